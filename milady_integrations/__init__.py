@@ -1,0 +1,85 @@
+"""Milady Cloud image generation for Python, ComfyUI, LangChain and Gradio.
+
+``from milady_integrations import MiladyClient``; the key comes from MILADY_API_KEY.
+"""
+
+from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
+from ._version import __version__
+from .client import AsyncMiladyClient, MiladyClient
+from .errors import (
+    AuthenticationError,
+    GenerationFailedError,
+    ImageDownloadError,
+    InsufficientCreditsError,
+    InvalidRequestError,
+    MiladyAPIError,
+    MiladyConnectionError,
+    MiladyError,
+    MiladyTimeoutError,
+    MiladyWarning,
+    RateLimitError,
+    ServiceUnavailableError,
+    UnexpectedResponseError,
+    error_from_response,
+)
+from .images import to_source_data_url
+from .schema import (
+    ASPECT_RATIOS,
+    DEFAULT_ASPECT_RATIO,
+    DEFAULT_MODEL,
+    DEFAULT_NUM_IMAGES,
+    DEFAULT_STYLE_PRESET,
+    MODELS,
+    NUM_IMAGES_MAX,
+    NUM_IMAGES_MIN,
+    PROMPT_MAX_CHARS,
+    SOURCE_IMAGE_MAX_CHARS,
+    STYLE_PRESETS,
+    AspectRatio,
+    GeneratedImage,
+    GenerateImageRequest,
+    ImageGenerationResult,
+    KnownModel,
+    StylePreset,
+)
+
+__all__ = [
+    "API_KEY_ENV",
+    "ASPECT_RATIOS",
+    "BASE_URL_ENV",
+    "DEFAULT_ASPECT_RATIO",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MODEL",
+    "DEFAULT_NUM_IMAGES",
+    "DEFAULT_STYLE_PRESET",
+    "MODELS",
+    "NUM_IMAGES_MAX",
+    "NUM_IMAGES_MIN",
+    "PROMPT_MAX_CHARS",
+    "SOURCE_IMAGE_MAX_CHARS",
+    "STYLE_PRESETS",
+    "AspectRatio",
+    "AsyncMiladyClient",
+    "AuthenticationError",
+    "GenerateImageRequest",
+    "GeneratedImage",
+    "GenerationFailedError",
+    "ImageDownloadError",
+    "ImageGenerationResult",
+    "InsufficientCreditsError",
+    "InvalidRequestError",
+    "KnownModel",
+    "MiladyAPIError",
+    "MiladyClient",
+    "MiladyConnectionError",
+    "MiladyError",
+    "MiladyTimeoutError",
+    "MiladyWarning",
+    "RateLimitError",
+    "ServiceUnavailableError",
+    "StylePreset",
+    "UnexpectedResponseError",
+    "__version__",
+    "error_from_response",
+    "to_source_data_url",
+]

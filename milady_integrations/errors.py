@@ -1,0 +1,364 @@
+"""The error hierarchy and THE table that maps a service answer to one of its classes.
+
+Every face shows ``str(error)``: one line a person can act on (the message, the
+service's hint, the request id). Faces never write their own texts for these.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+__all__ = [
+    "AuthenticationError",
+    "GenerationFailedError",
+    "ImageDownloadError",
+    "InsufficientCreditsError",
+    "InvalidRequestError",
+    "MiladyAPIError",
+    "MiladyConnectionError",
+    "MiladyError",
+    "MiladyTimeoutError",
+    "MiladyWarning",
+    "RateLimitError",
+    "ServiceUnavailableError",
+    "UnexpectedResponseError",
+    "error_from_response",
+]
+
+
+class MiladyWarning(UserWarning):
+    """Something will work, but not the way the caller probably expects."""
+
+
+class MiladyError(Exception):
+    """Base of every error this library raises."""
+
+    #: The docs' advice for this kind of failure.
+    default_hint: str = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        status_code: int | None = None,
+        body: object = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = self.default_hint if hint is None else hint
+        self.status_code = status_code
+        self.body = body
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.hint:
+            text = f"{text.rstrip('.')}. {self.hint}"
+        if self.request_id:
+            text = f"{text} (request id {self.request_id})"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r}, status_code={self.status_code!r})"
+
+    def redacted(self, secret: str | None) -> MiladyError:
+        """Remove ``secret`` from every text this error carries (keys never leak)."""
+        if secret:
+            self.message = self.message.replace(secret, "***")
+            self.hint = self.hint.replace(secret, "***")
+            self.args = tuple(a.replace(secret, "***") if isinstance(a, str) else a for a in self.args)
+            if isinstance(self.body, str):
+                self.body = self.body.replace(secret, "***")
+        return self
+
+
+class InvalidRequestError(MiladyError):
+    """Bad input: caught before sending (no credit spent), or a 400 from the service."""
+
+    default_hint = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: object = None,
+        allowed: object = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+
+
+class AuthenticationError(MiladyError):
+    """No key, or the service refused it (401/403)."""
+
+    default_hint = "Set MILADY_API_KEY or pass api_key=... with a valid Milady Cloud key."
+
+
+class InsufficientCreditsError(MiladyError):
+    """402: the account lacks credits. Never retried."""
+
+    default_hint = "Add credits to your account."
+
+    def __init__(self, message: str, *, required: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.required = required
+
+
+class RateLimitError(MiladyError):
+    """429: too many requests. ``retry_after`` is in seconds when the service said."""
+
+    default_hint = "Wait and retry with exponential backoff."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        limit: int | None = None,
+        remaining: int | None = None,
+        reset: str | None = None,
+        policy: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+        self.limit = limit
+        self.remaining = remaining
+        self.reset = reset
+        self.policy = policy
+
+
+class GenerationFailedError(MiladyError):
+    """500: the model produced nothing (failed generations are refunded)."""
+
+    default_hint = "Retry, or try a different model."
+
+
+class ServiceUnavailableError(MiladyError):
+    """503, or 502/504 and non-JSON pages from proxies in front of the service."""
+
+    default_hint = "The service is unavailable; retry in a little while."
+
+
+class MiladyAPIError(MiladyError):
+    """Any other HTTP status the table does not name."""
+
+
+class UnexpectedResponseError(MiladyError):
+    """A 200 whose body is not the contract (not JSON, no images list)."""
+
+    default_hint = "Retry; if it persists, the service may have changed its response."
+
+
+class MiladyConnectionError(MiladyError):
+    """The connection failed. ``may_have_run`` is true when the request had been sent."""
+
+    default_hint = "Check your network and MILADY_BASE_URL."
+
+    def __init__(self, message: str, *, may_have_run: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.may_have_run = may_have_run
+
+
+class MiladyTimeoutError(MiladyError):
+    """No answer in time. Not retried once sent: the service may still finish and bill."""
+
+    default_hint = (
+        "The request was sent and may still complete and be billed; "
+        "check your gallery before sending it again, or raise the timeout."
+    )
+
+
+class ImageDownloadError(MiladyError):
+    """An image URL the service returned could not be read (status, size cap, not an image)."""
+
+    default_hint = "The image was generated; its URL may still work later."
+
+
+# ---------------------------------------------------------------- the table
+
+_STATUS_CLASSES: dict[int, type[MiladyError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: AuthenticationError,
+    422: InvalidRequestError,
+    429: RateLimitError,
+    500: GenerationFailedError,
+    502: ServiceUnavailableError,
+    503: ServiceUnavailableError,
+    504: ServiceUnavailableError,
+}
+
+_FALLBACK_MESSAGES: dict[type[MiladyError], str] = {
+    InvalidRequestError: "The service refused the request as invalid",
+    AuthenticationError: "Authentication failed: the service did not accept the API key",
+    InsufficientCreditsError: "Insufficient credits for image generation",
+    RateLimitError: "Rate limited",
+    GenerationFailedError: "Image generation failed",
+    ServiceUnavailableError: "The image service is unavailable",
+}
+
+# Words in the service's 400 messages -> the field they are about.
+_FIELD_WORDS = (
+    ("prompt", "prompt"),
+    ("numimages", "num_images"),
+    ("sourceimage", "source_image"),
+    ("aspectratio", "aspect_ratio"),
+    ("stylepreset", "style_preset"),
+    ("model", "model"),
+)
+
+
+def _field_of(message: str) -> str | None:
+    folded = message.lower().replace(" ", "")
+    for word, field in _FIELD_WORDS:
+        if word in folded:
+            return field
+    return None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    seconds = _number(value)
+    if seconds is not None:
+        return max(seconds, 0.0)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max((when - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
+
+
+def _format_seconds(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.1f} s"
+
+
+def _summarise_text(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    if title:
+        text = title.group(1)
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = " ".join(text.split())
+    return text[:200]
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = _number(headers.get(name))
+    return int(value) if value is not None else None
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    request_id: str | None = None,
+) -> MiladyError:
+    """THE mapping from a non-2xx answer (status, headers, raw body) to one error.
+
+    Works for the service's JSON bodies, its other deployed variant's
+    ``{"success": false, "error", "code"}`` bodies, and HTML or empty pages from proxies.
+    ``headers`` must look names up case-insensitively (httpx.Headers does).
+    """
+    parsed: object
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        parsed = None
+    data: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+    server_text = data.get("error") if isinstance(data.get("error"), str) else None
+    if server_text is None and isinstance(data.get("message"), str):
+        server_text = data["message"]
+
+    cls = _STATUS_CLASSES.get(status)
+    if cls is None:
+        cls = ServiceUnavailableError if status >= 500 else MiladyAPIError
+    if status >= 500 and not data:
+        # HTML or empty pages come from proxies, not from the service itself.
+        cls = ServiceUnavailableError if status != 500 or not body.strip() else cls
+
+    stored_body: object = parsed if parsed is not None else _summarise_text(body)
+    common: dict[str, Any] = {"status_code": status, "body": stored_body, "request_id": request_id}
+    detail = server_text or (_summarise_text(body) if body.strip() else "")
+
+    if cls is InvalidRequestError:
+        message = server_text or _FALLBACK_MESSAGES[cls]
+        field = _field_of(message)
+        hint = None
+        if field == "prompt":
+            hint = "Check prompt is non-empty string"
+        elif field == "model":
+            supported = data.get("supportedModels")
+            hint = "Use a supported model" + (
+                f": {', '.join(map(str, supported))}" if isinstance(supported, list) else ""
+            )
+        return InvalidRequestError(message, field=field, hint=hint, **common)
+
+    if cls is InsufficientCreditsError:
+        required = _number(data.get("required"))
+        message = "Insufficient credits"
+        if required is not None:
+            message += f": {required:g} required"
+        elif server_text:
+            message = server_text
+        return InsufficientCreditsError(message, required=required, **common)
+
+    if cls is RateLimitError:
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        if retry_after is None:
+            retry_after = _number(data.get("retryAfter"))
+        limit = _int_header(headers, "x-ratelimit-limit")
+        message = "Rate limited"
+        if retry_after is not None:
+            message += f": retry in {_format_seconds(retry_after)}"
+        if isinstance(data.get("message"), str):
+            message += f" ({data['message'].rstrip('.')})"
+        return RateLimitError(
+            message,
+            retry_after=retry_after,
+            limit=limit,
+            remaining=_int_header(headers, "x-ratelimit-remaining"),
+            reset=headers.get("x-ratelimit-reset"),
+            policy=headers.get("x-ratelimit-policy"),
+            **common,
+        )
+
+    if cls is AuthenticationError:
+        message = server_text or _FALLBACK_MESSAGES[cls]
+        return AuthenticationError(message, **common)
+
+    base = _FALLBACK_MESSAGES.get(cls, "The service answered with an error")
+    message = f"{base} (HTTP {status})"
+    if detail and detail != base:
+        message += f": {detail}"
+    return cls(message, **common)

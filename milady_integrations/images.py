@@ -1,0 +1,244 @@
+"""Image bytes: MIME sniffing, data URLs, source-image preparation, decoding, saving.
+
+Pure functions, no network. Pillow is imported lazily so importing the core stays cheap.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import ipaddress
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from .errors import ImageDownloadError, InvalidRequestError
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+__all__ = [
+    "check_download_url",
+    "decode_data_url",
+    "decode_image",
+    "encode_data_url",
+    "is_local_host",
+    "sniff_mime",
+    "to_source_data_url",
+    "write_image",
+]
+
+_SUFFIXES = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    "image/bmp": ".bmp",
+}
+
+
+def sniff_mime(data: bytes) -> str | None:
+    """The image type the bytes really are (labels lie; the bytes don't)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data.startswith(b"BM"):
+        return "image/bmp"
+    return None
+
+
+def suffix_for(data: bytes) -> str:
+    return _SUFFIXES.get(sniff_mime(data) or "", ".img")
+
+
+def encode_data_url(data: bytes, mime: str | None = None) -> str:
+    mime = mime or sniff_mime(data) or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def decode_data_url(url: str) -> tuple[str, bytes]:
+    """``data:<mime>;base64,<data>`` -> (mime, bytes). Raises ValueError when malformed."""
+    if not url.startswith("data:"):
+        raise ValueError("not a data: URL")
+    header, sep, payload = url[5:].partition(",")
+    if not sep or not header.endswith(";base64"):
+        raise ValueError("a data URL must look like data:<mime>;base64,<data>")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"its base64 is invalid ({exc})") from None
+    return header[: -len(";base64")], data
+
+
+def decode_image(data: bytes, *, what: str = "image") -> PILImage.Image:
+    """Decode bytes into a loaded PIL image, or raise ImageDownloadError naming ``what``."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ImageDownloadError(
+            f"The {what} ({len(data)} bytes) does not decode as an image: {exc}"
+        ) from None
+    return image
+
+
+def _source_error(message: str, value: object) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"source_image {message}",
+        field="source_image",
+        value=value,
+        allowed="a data:image/...;base64 URL, image bytes, a file path or a PIL image "
+        f"(at most {_max_chars():,} characters once encoded)",
+    )
+
+
+def _max_chars() -> int:
+    from .schema import SOURCE_IMAGE_MAX_CHARS
+
+    return SOURCE_IMAGE_MAX_CHARS
+
+
+def _check_image_bytes(data: bytes, label: str) -> str:
+    mime = sniff_mime(data)
+    if mime is None:
+        raise _source_error(f"is not an image ({label}: {len(data)} bytes of unknown type)", label)
+    try:
+        decode_image(data)
+    except ImageDownloadError:
+        raise _source_error(f"does not decode as an image ({label}, {mime})", label) from None
+    return mime
+
+
+def _pil_to_png(image: PILImage.Image) -> bytes:
+    buffer = io.BytesIO()
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _downscale_to_fit(data: bytes, max_chars: int) -> str:
+    """Shrink an image until its data URL fits, keeping the aspect ratio."""
+    image = decode_image(data)
+    scale = 1.0
+    for _ in range(12):
+        scale *= 0.8
+        size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
+        url = encode_data_url(_pil_to_png(image.resize(size)), "image/png")
+        if len(url) <= max_chars:
+            return url
+    raise _source_error("is too large even after downscaling", f"{image.width}x{image.height}")
+
+
+def to_source_data_url(
+    source: object, *, downscale: bool = False, max_chars: int | None = None
+) -> str:
+    """Turn a data URL, bytes, a file path or a PIL image into a checked source data URL.
+
+    The bytes must decode as an image. When the data URL would exceed the service's
+    limit it is refused, or downscaled when ``downscale`` is true.
+    """
+    limit = _max_chars() if max_chars is None else max_chars
+    if isinstance(source, str) and source.startswith("data:"):
+        try:
+            label, data = decode_data_url(source)
+        except ValueError as exc:
+            raise _source_error(f"is a malformed data URL: {exc}", source[:40] + "...") from None
+        if not label.startswith("image/"):
+            raise _source_error(f"has MIME type {label!r}, not image/*", source[:40] + "...")
+        mime = _check_image_bytes(data, f"data URL labelled {label}")
+        url = source if label == mime else encode_data_url(data, mime)
+    elif isinstance(source, str) and source.startswith(("http://", "https://")):
+        raise _source_error(
+            "is a web URL: pass the image itself (bytes, a file path, a PIL image or a data URL)",
+            source,
+        )
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise _source_error(f"names no readable file: {str(path)[:200]}", str(path)[:200])
+        data = path.read_bytes()
+        url = encode_data_url(data, _check_image_bytes(data, path.name))
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        url = encode_data_url(data, _check_image_bytes(data, "bytes"))
+    elif hasattr(source, "save") and hasattr(source, "getbands"):
+        data = _pil_to_png(source)  # type: ignore[arg-type]
+        url = encode_data_url(data, "image/png")
+    else:
+        raise _source_error(f"has unsupported type {type(source).__name__}", type(source).__name__)
+
+    if len(url) > limit:
+        if downscale:
+            return _downscale_to_fit(decode_data_url(url)[1], limit)
+        raise _source_error(
+            f"is {len(url):,} characters as a data URL: the most allowed is {limit:,} "
+            "(pass downscale=True to shrink it)",
+            f"{len(url):,} characters",
+        )
+    return url
+
+
+def write_image(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write image bytes atomically; a path without a suffix gets the real type's suffix.
+
+    Atomic (temporary file, then rename), so an interrupted save never leaves half a file.
+    """
+    target = Path(path)
+    if not target.suffix:
+        target = target.with_suffix(suffix_for(data))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def is_local_host(host: str) -> bool:
+    """True for loopback, private, link-local and unspecified addresses, and localhost names."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return (
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_reserved
+    )
+
+
+def check_download_url(url: str, *, allow_local: bool) -> None:
+    """Refuse image URLs we must not follow: non-http(s), or a local address from a remote service."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImageDownloadError(
+            f"Refusing to download image URL with scheme {parts.scheme or 'none'!r}: "
+            "only http(s) URLs are followed",
+            hint="",
+        )
+    if not allow_local and is_local_host(parts.hostname):
+        raise ImageDownloadError(
+            f"Refusing to download an image from local address {parts.hostname!r} "
+            "named by a remote service",
+            hint="",
+        )

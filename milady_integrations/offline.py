@@ -1,0 +1,55 @@
+"""The embedded default: with no key, run against an in-process local server, and say so.
+
+The client itself never falls back silently; entry points that want the offline
+default (``milady generate``, ``milady demo``) ask for it here and show the banner.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from ._config import API_KEY_ENV, BASE_URL_ENV
+
+LOCAL_BANNER = (
+    f"No {API_KEY_ENV} set: images are drawn locally by the built-in Milady-compatible "
+    f"server, not by a model. Set {API_KEY_ENV} to use Milady Cloud."
+)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where to send requests: the configured service, or a local server started for us."""
+
+    api_key: str | None
+    base_url: str | None
+    local: bool
+
+    @property
+    def banner(self) -> str | None:
+        return LOCAL_BANNER if self.local else None
+
+
+@contextmanager
+def service_or_local(api_key: str | None = None, base_url: str | None = None) -> Iterator[Endpoint]:
+    """Yield the configured endpoint; with no key and no base URL at all, a local server.
+
+    A base URL without a key is respected (it may be a `milady serve` that the user
+    started); the client then asks for a key before sending anything.
+    """
+    key = api_key or os.environ.get(API_KEY_ENV) or None
+    url = base_url or os.environ.get(BASE_URL_ENV) or None
+    if key or url:
+        yield Endpoint(api_key=key, base_url=url, local=False)
+        return
+    try:
+        from .local import LocalServer
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise RuntimeError(
+            f"No {API_KEY_ENV} is set and the local server is not installed: "
+            "pip install 'milady-integrations[server]', or set your key"
+        ) from exc
+    with LocalServer() as server:
+        yield Endpoint(api_key=server.api_key, base_url=server.base_url, local=True)
