@@ -29,6 +29,7 @@ from .errors import (
     ServiceUnavailableError,
     UnexpectedResponseError,
 )
+from .images import write_image
 from .offline import service_or_local
 from .schema import (
     ASPECT_RATIOS,
@@ -39,6 +40,7 @@ from .schema import (
     MODELS,
     NUM_IMAGES_MAX,
     STYLE_PRESETS,
+    GenerateImageRequest,
     ImageGenerationResult,
 )
 
@@ -80,22 +82,20 @@ async def _ticker(label: str, stream: TextIO, started: float) -> None:
 
 
 async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    # Check the arguments before starting anything: bad input costs nothing.
+    request = GenerateImageRequest.create(
+        args.prompt,
+        model=args.model,
+        aspect_ratio=args.aspect_ratio,
+        num_images=args.num_images,
+        style_preset=args.style,
+        source_image=args.source,
+        allow_unlisted_model=args.allow_unlisted_model,
+    )
     with service_or_local(base_url=args.base_url) as endpoint:
         if endpoint.banner:
             print(f"NOTE: {endpoint.banner}", file=err, flush=True)
-        async with AsyncMiladyClient(
-            api_key=endpoint.api_key,
-            base_url=endpoint.base_url,
-            allow_unlisted_models=args.allow_unlisted_model,
-        ) as client:
-            request = client.build_request(
-                args.prompt,
-                model=args.model,
-                aspect_ratio=args.aspect_ratio,
-                num_images=args.num_images,
-                style_preset=args.style,
-                source_image=args.source,
-            )
+        async with AsyncMiladyClient(api_key=endpoint.api_key, base_url=endpoint.base_url) as client:
             started = time.monotonic()
             label = f"generating {request.num_images} image{'s' * (request.num_images > 1)}"
             ticker = asyncio.create_task(_ticker(label, err, started))
@@ -113,12 +113,8 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     file=err,
                 )
             stem = f"{_slug(args.prompt)}-{time.strftime('%Y%m%d-%H%M%S')}"
-            datas = await client.read_images(result)
-            for index, data in enumerate(datas, start=1):
-                from .images import write_image
-
-                path = write_image(Path(args.output) / f"{stem}-{index}", data)
-                print(path, file=out, flush=True)
+            for index, data in enumerate(await client.read_images(result), start=1):
+                print(write_image(Path(args.output) / f"{stem}-{index}", data), file=out, flush=True)
             if result.text:
                 print(f"service text: {result.text}", file=err)
     return 0

@@ -221,6 +221,18 @@ def _one_of(field: str, value: object, allowed: tuple[str, ...]) -> None:
         )
 
 
+# What JavaScript's String.prototype.trim removes: the service judges blankness with it.
+_JS_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
+def service_length(text: str) -> int:
+    """Length as the service counts it: UTF-16 code units (an emoji counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def validate_prompt(prompt: object) -> str:
     if not isinstance(prompt, str):
         raise InvalidRequestError(
@@ -229,7 +241,7 @@ def validate_prompt(prompt: object) -> str:
             value=prompt,
             allowed=f"a string of 1 to {PROMPT_MAX_CHARS} characters",
         )
-    if not prompt.strip():
+    if not prompt.strip(_JS_WHITESPACE):
         raise InvalidRequestError(
             "prompt is empty: describe the image in 1 to "
             f"{PROMPT_MAX_CHARS} characters (not only spaces)",
@@ -237,9 +249,11 @@ def validate_prompt(prompt: object) -> str:
             value=prompt,
             allowed=f"1 to {PROMPT_MAX_CHARS} characters",
         )
-    if len(prompt) > PROMPT_MAX_CHARS:
+    length = service_length(prompt)
+    if length > PROMPT_MAX_CHARS:
         raise InvalidRequestError(
-            f"prompt has {len(prompt)} characters: the most allowed is {PROMPT_MAX_CHARS}",
+            f"prompt has {length} characters as the service counts them (emoji count 2): "
+            f"the most allowed is {PROMPT_MAX_CHARS}",
             field="prompt",
             value=prompt[:40] + "...",
             allowed=f"1 to {PROMPT_MAX_CHARS} characters",

@@ -84,6 +84,15 @@ def test_bad_input_names_field_value_and_allowed_range(kwargs: dict, field: str,
     assert caught.value.allowed
 
 
+def test_prompt_length_counts_like_the_service() -> None:
+    # The service counts UTF-16 units: 2000 emoji are 4000, 2001 are too many.
+    assert GenerateImageRequest.create("🦊" * 2000).prompt
+    with pytest.raises(InvalidRequestError, match="4002 characters"):
+        GenerateImageRequest.create("🦊" * 2001)
+    with pytest.raises(InvalidRequestError, match="empty"):
+        GenerateImageRequest.create("\ufeff \u3000")
+
+
 def test_exactly_4000_characters_and_unicode_are_accepted() -> None:
     assert len(GenerateImageRequest.create("é" * 4000).prompt) == 4000
     assert GenerateImageRequest.create("🦊 in snow, 雪").prompt == "🦊 in snow, 雪"

@@ -1,0 +1,78 @@
+"""`milady generate`: files written, the offline banner, and one exit code per failure."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from milady_integrations.cli import main
+from milady_integrations.local import IMAGE_SIZES, LocalServer
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_generate_without_a_key_uses_the_local_server_and_says_so(tmp_path: Path) -> None:
+    code, out, err = run(["generate", "a red fox", "-n", "2", "--aspect-ratio", "9:16", "-o", str(tmp_path)])
+    assert code == 0, err
+    paths = [Path(line) for line in out.splitlines()]
+    assert len(paths) == 2 and all(p.exists() and p.suffix == ".webp" for p in paths)
+    assert Image.open(paths[0]).size == IMAGE_SIZES["9:16"]
+    assert "drawn locally" in err and "not by a model" in err
+
+
+def test_image_to_image_from_a_file(tmp_path: Path) -> None:
+    source = tmp_path / "source.png"
+    Image.new("RGB", (32, 32), (10, 200, 10)).save(source)
+    code, out, err = run(["generate", "greener", "--source", str(source), "-o", str(tmp_path / "out")])
+    assert code == 0, err
+    assert "Using the provided image as a reference" in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["-n", "5"], "num_images=5"),
+        (["--style", "watercolor"], "style_preset='watercolor'"),
+        (["--aspect-ratio", "2:1"], "aspect_ratio='2:1'"),
+        (["--model", "acme/x"], "model='acme/x'"),
+    ],
+)
+def test_bad_flags_exit_2_naming_the_field(flags: list[str], words: str, tmp_path: Path) -> None:
+    code, out, err = run(["generate", "a fox", *flags, "-o", str(tmp_path)])
+    assert code == 2 and words in err and out == ""
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("status", "code", "words"), [(401, 3, "Authentication"), (402, 4, "credits"),
+                                                       (429, 5, "Rate limited"), (500, 6, "failed"),
+                                                       (503, 6, "unavailable")])
+def test_failures_have_distinct_exit_codes(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, status: int, code: int, words: str
+) -> None:
+    monkeypatch.setenv("MILADY_API_KEY", server.api_key)
+    server.faults.force_status(status, count=5, retry_after=120)
+    result, out, err = run(["generate", "a fox", "--base-url", server.base_url, "-o", str(tmp_path)])
+    assert result == code and words in err and "drawn locally" not in err
+
+
+def test_a_base_url_without_a_key_asks_for_the_key(server: LocalServer, tmp_path: Path) -> None:
+    before = server.stats.total_requests
+    code, _, err = run(["generate", "a fox", "--base-url", server.base_url, "-o", str(tmp_path)])
+    assert code == 3 and "MILADY_API_KEY" in err
+    assert server.stats.total_requests == before
+
+
+def test_the_console_script_runs(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "milady_integrations.cli", "--version"], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0 and "milady-integrations" in completed.stdout
