@@ -24,6 +24,7 @@ from .schema import (
     DEFAULT_MODEL,
     DEFAULT_STYLE_PRESET,
     NUM_IMAGES_MAX,
+    GeneratedImage,
     GenerateImageRequest,
     ImageGenerationResult,
 )
@@ -241,6 +242,10 @@ class MiladyClient(_ClientBase[httpx.Client]):
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(result.images)))) as pool:
             return list(pool.map(lambda image: image.read(), result.images))
 
+    def read_url(self, url: str) -> bytes:
+        """Download an image URL with this client's size cap, timeout and address checks."""
+        return self._reader().read(GeneratedImage.model_validate({"url": url}))
+
     def credits_balance(self) -> float:
         """The account's credit balance."""
         return run_sync(balance_flow(self._config), self._http)
@@ -314,6 +319,10 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
                 return await image.aread()  # type: ignore[no-any-return]
 
         return list(await asyncio.gather(*(one(i) for i in result.images)))
+
+    async def read_url(self, url: str) -> bytes:
+        """Download an image URL with this client's size cap, timeout and address checks."""
+        return await self._reader().aread(GeneratedImage.model_validate({"url": url}))
 
     async def credits_balance(self) -> float:
         return await run_async(balance_flow(self._config), self._http)

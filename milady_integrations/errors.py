@@ -60,7 +60,7 @@ class MiladyError(Exception):
     def __str__(self) -> str:
         text = self.message
         if self.hint:
-            text = f"{text.rstrip('.')}. {self.hint}"
+            text = f"{text} {self.hint}" if text.endswith(".") else f"{text}. {self.hint}"
         if self.request_id:
             text = f"{text} (request id {self.request_id})"
         return text

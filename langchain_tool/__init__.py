@@ -1,0 +1,22 @@
+"""Milady Cloud image generation as LangChain tools.
+
+``MiladyImageGenerationTool()`` (name ``generate_image``) reads MILADY_API_KEY; hand it
+to an agent. ``MiladyToolkit().get_tools()`` adds ``milady_credits_balance``.
+"""
+
+from ._args import CreditsBalanceInput, GenerateImageInput, GenerateImageInputAnyModel
+from .credits_tool import MiladyCreditsTool
+from .errors import format_validation_error, to_tool_exception
+from .image_tool import MiladyImageGenerationTool
+from .toolkit import MiladyToolkit
+
+__all__ = [
+    "CreditsBalanceInput",
+    "GenerateImageInput",
+    "GenerateImageInputAnyModel",
+    "MiladyCreditsTool",
+    "MiladyImageGenerationTool",
+    "MiladyToolkit",
+    "format_validation_error",
+    "to_tool_exception",
+]
