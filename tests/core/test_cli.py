@@ -32,7 +32,7 @@ def test_generate_without_a_key_uses_the_local_server_and_says_so(tmp_path: Path
 def test_image_to_image_from_a_file(tmp_path: Path) -> None:
     source = tmp_path / "source.png"
     Image.new("RGB", (32, 32), (10, 200, 10)).save(source)
-    code, out, err = run(["generate", "greener", "--source", str(source), "-o", str(tmp_path / "out")])
+    code, _, err = run(["generate", "greener", "--source", str(source), "-o", str(tmp_path / "out")])
     assert code == 0, err
     assert "Using the provided image as a reference" in err
 
@@ -60,7 +60,7 @@ def test_failures_have_distinct_exit_codes(
 ) -> None:
     monkeypatch.setenv("MILADY_API_KEY", server.api_key)
     server.faults.force_status(status, count=5, retry_after=120)
-    result, out, err = run(["generate", "a fox", "--base-url", server.base_url, "-o", str(tmp_path)])
+    result, _, err = run(["generate", "a fox", "--base-url", server.base_url, "-o", str(tmp_path)])
     assert result == code and words in err and "drawn locally" not in err
 
 
