@@ -184,6 +184,14 @@ def generate_flow(config: ClientConfig, request: GenerateImageRequest) -> Flow[I
         body, requested=request.num_images, model=request.model, request_id=request_id
     )
     if not result.images:
+        items = body.get("images")
+        if items:
+            # Images were made (and may be billed) but none is readable: not a failure to retry.
+            raise UnexpectedResponseError(
+                f"The service answered 200 with {len(items)} images, but none had a url or image data",
+                body=body,
+                request_id=request_id,
+            )
         raise GenerationFailedError(
             "The service answered 200 but returned no images", body=body, request_id=request_id
         )

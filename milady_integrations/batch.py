@@ -61,6 +61,7 @@ LINE_FIELDS = ("prompt", "model", "aspect_ratio", "style_preset", "num_images", 
 MAX_RATE_LIMIT_ROUNDS = 20
 #: Never trust a rate-limit reset further away than this (clocks differ).
 MAX_RESET_WAIT = 60.0
+_SOURCE_ALLOWED = "a path to an image file, relative to the JSONL file"
 _ID_PATTERN = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -143,9 +144,7 @@ def _check_line(
     if isinstance(data, str):
         data = {"prompt": data}
     if not isinstance(data, dict):
-        return None, [
-            BadLine(number, "line", raw[:60], "a JSON object or string", f"is a JSON {type(data).__name__}")
-        ]
+        return None, [BadLine(number, "line", raw[:60], "a JSON object or string", f"is a JSON {type(data).__name__}")]
     problems = [
         BadLine(number, key, data[key], LINE_FIELDS, f"unknown field {key!r}") for key in data if key not in LINE_FIELDS
     ]
@@ -161,7 +160,7 @@ def _check_line(
         value = data["source_image"]
         source_path = (base / value) if isinstance(value, str) else None
         if source_path is None:
-            problems.append(BadLine(number, "source_image", value, "a path to an image file", "must be a path"))
+            problems.append(BadLine(number, "source_image", value, _SOURCE_ALLOWED, "source_image must be a path"))
     # Each field on its own, so one line reports all of its problems at once.
     for name in options:
         try:
@@ -175,7 +174,7 @@ def _check_line(
         try:
             source_url = GenerateImageRequest.create("x", source_image=source_path).source_image
         except InvalidRequestError as exc:
-            problems.append(BadLine(number, "source_image", data["source_image"], exc.allowed, exc.message))
+            problems.append(BadLine(number, "source_image", data["source_image"], _SOURCE_ALLOWED, exc.message))
     given_id = data.get("id")
     line_id = _safe_id(given_id) if given_id is not None else f"line-{number:05d}"
     if line_id is None:
@@ -254,6 +253,12 @@ class Manifest:
                     self.records.append(record)
         self._handle: TextIO | None = None
 
+    @classmethod
+    def open(cls, out_dir: Path) -> Manifest:
+        """The manifest of an output folder (made if missing)."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return cls(out_dir / MANIFEST_NAME)
+
     def done_keys(self) -> set[tuple[str, str]]:
         """(id, key) of every line that finished without error."""
         return {(r.get("id", ""), r.get("prompt_hash", "")) for r in self.records if r.get("status") == "done"}
@@ -315,6 +320,8 @@ class RateGate:
         self._pause_until = 0.0
         self._successes = 0
         self._remaining: int | None = None
+        self._window: str | None = None
+        self._reset_at = 0.0
         self._changed = asyncio.Event()
 
     @property
@@ -330,14 +337,14 @@ class RateGate:
             if left > 0:
                 await asyncio.sleep(min(left, 0.25))
                 continue
+            exhausted = self._remaining is not None and self._remaining <= 0
+            if exhausted and (self.active == 0 or time.time() >= self._reset_at):
+                self._remaining = None  # a new window, or nothing in flight to tell us more
             if self.active < self.limit and (self._remaining is None or self._remaining > 0):
                 self.active += 1
                 if self._remaining is not None:
                     self._remaining -= 1
                 return
-            if self._remaining is not None and self._remaining <= 0 and self.active == 0:
-                self._remaining = None  # nothing in flight to tell us more: try one
-                continue
             self._changed.clear()
             await self._changed.wait()
 
@@ -350,9 +357,9 @@ class RateGate:
                 self._successes = 0
         self._changed.set()
 
-    def rate_limited_for(self, retry_after: float | None) -> None:
+    def rate_limited_for(self, retry_after: float | None, *, count: bool = True) -> None:
         """A 429 arrived: lower the concurrency and hold new requests for ``retry_after``."""
-        self.rate_limited += 1
+        self.rate_limited += count
         if self.wait_left <= 0:  # one burst of 429s halves once, not once per answer
             self.limit = max(1, self.limit // 2)
             self._successes = 0
@@ -373,12 +380,16 @@ class RateGate:
         if remaining is None or not remaining.strip().isdigit():
             return
         left = int(remaining)
-        # Answers arrive out of order: keep the lowest count seen, minus what started since.
-        self._remaining = left if self._remaining is None else min(self._remaining, left)
+        window = headers.get("x-ratelimit-reset")
+        reset = _parse_reset(window)
+        if window != self._window or self._remaining is None:
+            self._window, self._remaining = window, left
+        else:
+            # Same window, answers out of order: the lowest count seen (less what started since) holds.
+            self._remaining = min(self._remaining, left)
+        self._reset_at = time.time() + 1.0 if reset is None else min(reset, time.time() + MAX_RESET_WAIT)
         if left == 0:
-            reset = _parse_reset(headers.get("x-ratelimit-reset"))
-            self._pause(1.0 if reset is None else reset - time.time())
-            self._remaining = None
+            self._pause(self._reset_at - time.time())
         self._changed.set()
 
 
@@ -499,13 +510,17 @@ async def _run_line(
     client: AsyncMiladyClient, gate: RateGate, line: BatchLine, out_dir: Path, allow_unlisted_model: bool
 ) -> LineOutcome:
     request = line.request(allow_unlisted_model=allow_unlisted_model)
+    result: ImageGenerationResult | None = None
+    limited: RateLimitError | None = None
     for _ in range(MAX_RATE_LIMIT_ROUNDS):
         await gate.acquire()
         try:
-            result: ImageGenerationResult = await client.send(request)
+            result = await client.send(request)
         except RateLimitError as exc:
             gate.release(succeeded=False)
-            gate.rate_limited_for(exc.retry_after)  # past the client's own retries: wait, then again
+            # Past the client's own retries: the hook already counted it; wait, then try again.
+            gate.rate_limited_for(exc.retry_after, count=False)
+            limited = exc
             continue
         except MiladyError as exc:
             gate.release(succeeded=False)
@@ -515,8 +530,8 @@ async def _run_line(
             raise
         gate.release(succeeded=True)
         break
-    else:
-        return LineOutcome(line, "failed", requested=request.num_images, error=exc)
+    if result is None:
+        return LineOutcome(line, "failed", requested=request.num_images, error=limited)
 
     files: list[str] = []
     error: MiladyError | None = None
@@ -560,8 +575,7 @@ async def run_batch(
     """
     started = time.monotonic()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = Manifest(out / MANIFEST_NAME)
+    manifest = Manifest.open(out)
     all_lines = list(lines)
     done = manifest.done_keys()
     todo = deque(line for line in all_lines if (line.id, line.key) not in done)

@@ -1,4 +1,4 @@
-"""The `milady` command: generate, serve, demo.
+"""The `milady` command: generate, batch, serve, demo.
 
 Exit codes say what went wrong, so scripts can react without parsing text.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import re
 import sys
 import time
@@ -120,6 +121,71 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+async def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``milady batch``: check every line first, then run them; exit nonzero if any failed."""
+    import signal
+
+    from .batch import ProgressBar, read_batch, run_batch
+
+    lines = read_batch(args.prompts, allow_unlisted_model=args.allow_unlisted_model)
+    stop = asyncio.Event()
+    main_task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+
+    def on_interrupt() -> None:
+        # First Ctrl-C: start nothing new, let requests in flight finish and be saved.
+        # Second: stop at once (the manifest holds only lines whose files are all written).
+        if stop.is_set() and main_task is not None:
+            main_task.cancel()
+            return
+        stop.set()
+        print("\nstopping: finishing requests in flight (Ctrl-C again to abandon them)", file=err, flush=True)
+
+    # Not available on Windows or off the main thread: there Ctrl-C stops at once, which is safe too.
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    try:
+        with service_or_local(base_url=args.base_url) as endpoint:
+            if endpoint.banner:
+                print(f"NOTE: {endpoint.banner}", file=err, flush=True)
+            bar = ProgressBar(err)
+            try:
+                summary = await run_batch(
+                    lines,
+                    args.output,
+                    api_key=endpoint.api_key,
+                    base_url=endpoint.base_url,
+                    concurrency=args.concurrency,
+                    allow_unlisted_model=args.allow_unlisted_model,
+                    progress=bar,
+                    stop=stop,
+                )
+            finally:
+                bar.close()
+    except asyncio.CancelledError:
+        print(f"interrupted: finished lines are in {Path(args.output) / 'manifest.jsonl'}", file=err)
+        return 130
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGINT)
+    for text in summary.lines():
+        print(text, file=err)
+    print(f"manifest: {Path(args.output) / 'manifest.jsonl'}", file=err, flush=True)
+    if summary.stopped == "interrupted":
+        return 130
+    if summary.failed:
+        codes = {exit_code_for(o.error) for o in summary.failed if o.error is not None}
+        return codes.pop() if len(codes) == 1 else 1
+    return 0 if summary.ok else 1
+
+
+def _concurrency(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError("concurrency must be from 1 to 64")
+    return value
+
+
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
     from .local import Faults, ServerConfig, serve
 
@@ -171,6 +237,19 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--latency", type=float, default=0.0, help="seconds added to each generation")
     srv.add_argument("--failure-rate", type=float, default=0.0, help="chance (0-1) that an image fails")
 
+    bat = commands.add_parser(
+        "batch",
+        help="generate one request per line of a JSONL file, resumably",
+        description="Each line: {\"prompt\": ..., \"model\"?, \"aspect_ratio\"?, \"style_preset\"?, "
+        "\"num_images\"?, \"source_image\"? (a path, relative to the file), \"id\"?}. Every line is checked "
+        "before anything is sent. DIR/manifest.jsonl records each finished line; running again skips them.",
+    )
+    bat.add_argument("prompts", help="the JSONL file")
+    bat.add_argument("-o", "--output", required=True, help="folder for the images and manifest.jsonl")
+    bat.add_argument("--concurrency", type=_concurrency, default=4, help="requests at once, at most (default 4)")
+    bat.add_argument("--allow-unlisted-model", action="store_true", help="send model ids this version does not know")
+    bat.add_argument("--base-url", default=None, help="service URL (default: MILADY_BASE_URL or Milady Cloud)")
+
     demo = commands.add_parser("demo", help="launch the Gradio demo (local server when no key)")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=7860)
@@ -180,12 +259,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    args = build_parser().parse_args(argv)
+    try:
+        # argparse writes usage errors (exit 2) and --help straight to sys.*: keep them on out/err.
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = build_parser().parse_args(argv)
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
     try:
         if args.command == "generate":
             return asyncio.run(_generate(args, out, err))
         if args.command == "serve":
             return _serve(args, out)
+        if args.command == "batch":
+            return asyncio.run(_batch(args, out, err))
         return _demo(args)
     except MiladyError as error:
         print(f"error: {error}", file=err)

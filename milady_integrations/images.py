@@ -86,8 +86,10 @@ def decode_image(data: bytes, *, what: str = "image") -> PILImage.Image:
         image = Image.open(io.BytesIO(data))
         image.load()
     except (UnidentifiedImageError, OSError, ValueError) as exc:
+        # Pillow's text for unknown bytes names its in-memory file object, useless to a person.
+        reason = "not a known image format" if isinstance(exc, UnidentifiedImageError) else exc
         raise ImageDownloadError(
-            f"The {what} ({len(data)} bytes) does not decode as an image: {exc}"
+            f"The {what} ({len(data)} bytes) does not decode as an image: {reason}"
         ) from None
     return image
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._config import API_KEY_ENV, BASE_URL_ENV
 
@@ -23,7 +23,7 @@ LOCAL_BANNER = (
 class Endpoint:
     """Where to send requests: the configured service, or a local server started for us."""
 
-    api_key: str | None
+    api_key: str | None = field(repr=False)
     base_url: str | None
     local: bool
 

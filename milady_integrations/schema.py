@@ -190,6 +190,17 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
 }
 
 
+#: Short human labels for the fields, for forms and node inputs.
+FIELD_LABELS: dict[str, str] = {
+    "prompt": "Prompt",
+    "model": "Model",
+    "aspect_ratio": "Aspect ratio",
+    "num_images": "Number of images",
+    "style_preset": "Style preset",
+    "source_image": "Source image",
+}
+
+
 def enhanced_prompt(
     prompt: str,
     *,
@@ -236,7 +247,7 @@ def service_length(text: str) -> int:
 def validate_prompt(prompt: object) -> str:
     if not isinstance(prompt, str):
         raise InvalidRequestError(
-            f"prompt must be a string, got {type(prompt).__name__}",
+            f"prompt must be a string of 1 to {PROMPT_MAX_CHARS} characters, got {type(prompt).__name__}",
             field="prompt",
             value=prompt,
             allowed=f"a string of 1 to {PROMPT_MAX_CHARS} characters",

@@ -1,0 +1,235 @@
+"""``milady_image_block()``: Milady image generation as a piece of any Gradio app.
+
+Called inside the host's ``with gr.Blocks():``; it adds its components to the page
+being built (never a Blocks of its own rendered into another: Gradio 6 would
+duplicate it) and returns them so the host can wire its own events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+from gradio.context import get_blocks_context
+from gradio.events import Dependency
+from gradio.utils import append_unique_suffix
+
+from milady_integrations import DEFAULT_NUM_IMAGES, AsyncMiladyClient, MiladyError
+
+from . import _handler
+from ._choices import (
+    DEFAULTS,
+    EXAMPLE_PROMPTS,
+    FIELDS,
+    NUM_IMAGES_RANGE,
+    aspect_ratio_choices,
+    info,
+    label,
+    model_choices,
+    style_preset_choices,
+)
+from .errors import to_gradio_error
+
+__all__ = ["MiladyImageBlock", "milady_image_block"]
+
+#: Events of every block share this queue group: they spend the same account's rate limit.
+CONCURRENCY_ID = "milady-generate"
+
+
+@dataclass(frozen=True)
+class MiladyImageBlock:
+    """The components one ``milady_image_block()`` call added, and its Generate event."""
+
+    prompt: gr.Textbox
+    model: gr.Dropdown
+    aspect_ratio: gr.Dropdown
+    style_preset: gr.Dropdown
+    num_images: gr.Slider
+    source_image: gr.Image
+    generate_button: gr.Button
+    stop_button: gr.Button
+    gallery: gr.Gallery
+    text: gr.Textbox
+    #: The Generate event: chain host steps with ``block.event.then(...)``.
+    event: Dependency
+    #: The API route without its slash, e.g. ``"generate"`` or ``"generate_1"``.
+    api_name: str
+
+    @property
+    def inputs(self) -> list[gr.components.Component]:
+        """The inputs in the API's argument order (see ``FIELDS``)."""
+        return [self.prompt, self.model, self.aspect_ratio, self.style_preset, self.num_images, self.source_image]
+
+    @property
+    def outputs(self) -> list[gr.components.Component]:
+        return [self.gallery, self.text]
+
+
+def _unique_api_name(name: str) -> str:
+    context = get_blocks_context()
+    if context is None:
+        raise RuntimeError("milady_image_block() adds components to a page: call it inside `with gr.Blocks():`")
+    taken = [fn.api_name for fn in context.fns.values() if isinstance(fn.api_name, str)]
+    return str(append_unique_suffix(name, taken))
+
+
+def milady_image_block(
+    client: AsyncMiladyClient | None = None,
+    *,
+    name: str = "generate",
+    examples: Sequence[str] | None = EXAMPLE_PROMPTS,
+    concurrency_limit: int | None = 4,
+    show_source_image: bool = True,
+    gallery_columns: int = 2,
+) -> MiladyImageBlock:
+    """Add prompt, settings, Generate/Stop buttons, a gallery and the service's text.
+
+    ``client``: an ``AsyncMiladyClient``; by default one configured from MILADY_API_KEY
+    and MILADY_BASE_URL. The key stays in this process: nothing on the page holds it.
+    ``name``: the API route (``/generate``); a second block gets ``/generate_1``, and
+    element ids follow it (``milady-generate-prompt``, ``milady-generate_1-prompt``).
+    ``concurrency_limit``: generations running at once, over all blocks of the app.
+    """
+    api_name = _unique_api_name(name)
+    the_client = client if client is not None else AsyncMiladyClient()
+
+    def elem_id(part: str) -> str:
+        return f"milady-{api_name}-{part}"
+
+    with gr.Row(equal_height=False, elem_id=elem_id("block")):
+        with gr.Column(scale=2, min_width=320):
+            prompt = gr.Textbox(
+                label=label("prompt"),
+                info=info("prompt"),
+                placeholder=EXAMPLE_PROMPTS[0],
+                lines=3,
+                elem_id=elem_id("prompt"),
+            )
+            model = gr.Dropdown(
+                model_choices(),
+                value=DEFAULTS["model"],
+                label=label("model"),
+                info=info("model"),
+                elem_id=elem_id("model"),
+            )
+            with gr.Row():
+                aspect_ratio = gr.Dropdown(
+                    aspect_ratio_choices(),
+                    value=DEFAULTS["aspect_ratio"],
+                    label=label("aspect_ratio"),
+                    elem_id=elem_id("aspect_ratio"),
+                )
+                style_preset = gr.Dropdown(
+                    style_preset_choices(),
+                    value=DEFAULTS["style_preset"],
+                    label=label("style_preset"),
+                    elem_id=elem_id("style_preset"),
+                )
+            num_images = gr.Slider(
+                *NUM_IMAGES_RANGE,
+                step=1,
+                precision=0,
+                value=DEFAULT_NUM_IMAGES,
+                label=label("num_images"),
+                info=info("num_images"),
+                elem_id=elem_id("num_images"),
+            )
+            with gr.Accordion(f"{label('source_image')} (optional)", open=False, visible=show_source_image):
+                source_image = gr.Image(
+                    type="filepath",
+                    sources=["upload", "clipboard"],
+                    label=label("source_image"),
+                    height=220,
+                    elem_id=elem_id("source_image"),
+                )
+            with gr.Row():
+                generate_button = gr.Button("Generate", variant="primary", elem_id=elem_id("generate"))
+                stop_button = gr.Button("Stop", variant="secondary", elem_id=elem_id("stop"))
+            if examples:
+                gr.Examples(
+                    [[text] for text in examples],
+                    inputs=[prompt],
+                    label="Example prompts",
+                    api_visibility="private",
+                    elem_id=elem_id("examples"),
+                )
+        with gr.Column(scale=3, min_width=320):
+            gallery = gr.Gallery(
+                label="Images",
+                columns=gallery_columns,
+                object_fit="contain",
+                height=760,
+                elem_id=elem_id("gallery"),
+            )
+            text = gr.Textbox(
+                label="Service text",
+                interactive=False,
+                lines=2,
+                elem_id=elem_id("text"),
+            )
+
+    # Where Gradio keeps uploads: the only files a source image may come from.
+    uploads = source_image.GRADIO_CACHE
+
+    def validate(
+        prompt: Any, model: Any, aspect_ratio: Any, style_preset: Any, num_images: Any, source_image: Any = None
+    ) -> list[dict[str, Any]]:
+        # Runs before the queue: bad input never waits in line or reaches the service.
+        values = dict(zip(FIELDS, (prompt, model, aspect_ratio, style_preset, num_images, source_image), strict=True))
+        errors = _handler.field_errors(the_client, values, uploads=uploads)
+        return [gr.validate(field not in errors, str(errors[field]) if field in errors else "") for field in FIELDS]
+
+    async def generate(
+        prompt: Any,
+        model: Any,
+        aspect_ratio: Any,
+        style_preset: Any,
+        num_images: Any,
+        source_image: Any = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
+    ) -> tuple[list[str], str]:
+        """Generate 1-4 images with Milady Cloud. Returns the images and the service's text."""
+        values = dict(zip(FIELDS, (prompt, model, aspect_ratio, style_preset, num_images, source_image), strict=True))
+        try:
+            request = _handler.build_request(the_client, values, uploads=uploads)
+            paths, service_text, requested = await _handler.generate(
+                the_client, request, folder=gallery.GRADIO_CACHE, progress=progress
+            )
+        except MiladyError as err:
+            raise to_gradio_error(err) from err
+        if len(paths) < requested:
+            gr.Warning(f"Asked for {requested} images, the service returned {len(paths)} (billed only for those).")
+        return paths, service_text
+
+    event = generate_button.click(
+        generate,
+        inputs=[prompt, model, aspect_ratio, style_preset, num_images, source_image],
+        outputs=[gallery, text],
+        api_name=api_name,
+        validator=validate,
+        # Raw values reach the core's validators, so every message names field, value and range.
+        preprocess=False,
+        concurrency_limit=concurrency_limit,
+        concurrency_id=CONCURRENCY_ID,
+        show_progress="full",
+        show_progress_on=[gallery],
+    )
+    # Cancelling the task cancels the awaited HTTP request with it.
+    stop_button.click(None, cancels=[event], api_visibility="private")
+
+    return MiladyImageBlock(
+        prompt=prompt,
+        model=model,
+        aspect_ratio=aspect_ratio,
+        style_preset=style_preset,
+        num_images=num_images,
+        source_image=source_image,
+        generate_button=generate_button,
+        stop_button=stop_button,
+        gallery=gallery,
+        text=text,
+        event=event,
+        api_name=api_name,
+    )

@@ -1,0 +1,86 @@
+"""The standalone demo: ``python -m gradio_app`` or ``milady demo``.
+
+With no MILADY_API_KEY (and no MILADY_BASE_URL) it starts the built-in local server,
+keeps it running as long as the app exists, and says on the page that the images
+are drawn locally, not by a model.
+"""
+
+from __future__ import annotations
+
+import html
+import weakref
+from contextlib import ExitStack
+from typing import Any
+
+import gradio as gr
+
+from milady_integrations import AsyncMiladyClient
+from milady_integrations.offline import Endpoint, service_or_local
+
+from .block import milady_image_block
+
+__all__ = ["BANNER_ELEM_ID", "close_demo", "create_demo", "demo_endpoint", "launch_demo"]
+
+BANNER_ELEM_ID = "milady-local-banner"
+TITLE = "Milady image generation"
+_BANNER_HTML = (
+    '<div role="status" style="padding:10px 14px;border-radius:8px;border:1px solid #f59e0b;'
+    'background:#fffbeb;color:#78350f;font-weight:600">⚠️ {text}</div>'
+)
+
+# What each demo keeps alive (the local server); released by close_demo() or when collected.
+_resources: weakref.WeakKeyDictionary[gr.Blocks, ExitStack] = weakref.WeakKeyDictionary()
+_endpoints: weakref.WeakKeyDictionary[gr.Blocks, Endpoint] = weakref.WeakKeyDictionary()
+
+
+def create_demo(
+    client: AsyncMiladyClient | None = None,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+) -> gr.Blocks:
+    """Build the app. Without ``client``, ``api_key`` or environment settings, the local server serves it."""
+    stack = ExitStack()
+    endpoint: Endpoint | None = None
+    if client is None:
+        endpoint = stack.enter_context(service_or_local(api_key=api_key, base_url=base_url))
+        client = AsyncMiladyClient(api_key=endpoint.api_key, base_url=endpoint.base_url)
+    banner = endpoint.banner if endpoint is not None else None
+    try:
+        with gr.Blocks(title=TITLE) as demo:
+            gr.Markdown(f"# {TITLE}")
+            if banner:
+                # HTML, not Markdown: the variable names' underscores must not turn into italics.
+                gr.HTML(_BANNER_HTML.format(text=html.escape(banner)), elem_id=BANNER_ELEM_ID)
+            milady_image_block(client)
+    except BaseException:
+        stack.close()
+        raise
+    _resources[demo] = stack
+    if endpoint is not None:
+        _endpoints[demo] = endpoint
+    weakref.finalize(demo, stack.close)
+    return demo  # type: ignore[no-any-return]
+
+
+def demo_endpoint(demo: gr.Blocks) -> Endpoint | None:
+    """Where a demo built without ``client`` sends requests (``.local``: the built-in server)."""
+    return _endpoints.get(demo)
+
+
+def close_demo(demo: gr.Blocks) -> None:
+    """Stop the app's server and the local server it started, if any."""
+    demo.close()
+    _endpoints.pop(demo, None)
+    stack = _resources.pop(demo, None)
+    if stack is not None:
+        stack.close()
+
+
+def launch_demo(host: str = "127.0.0.1", port: int = 7860, share: bool = False, **launch_kwargs: Any) -> None:
+    """Build and serve the demo until interrupted (Ctrl+C); loopback only by default."""
+    demo = create_demo()
+    try:
+        demo.launch(server_name=host, server_port=port, share=share, **launch_kwargs)
+    finally:
+        close_demo(demo)

@@ -1,0 +1,128 @@
+"""A real browser (Debian's chromium, driven by Playwright) on the standalone demo."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the 'playwright' package")
+
+
+@pytest.fixture(scope="module")
+def demo_url() -> Iterator[tuple[str, str]]:
+    """The demo exactly as `milady demo` builds it with no key: the local server behind it."""
+    from gradio_app import close_demo, create_demo, demo_endpoint
+
+    saved = {name: os.environ.pop(name, None) for name in ("MILADY_API_KEY", "MILADY_BASE_URL")}
+    demo = create_demo()
+    try:
+        endpoint = demo_endpoint(demo)
+        assert endpoint is not None and endpoint.local and endpoint.base_url
+        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+        yield str(demo.local_url), endpoint.base_url
+    finally:
+        close_demo(demo)
+        os.environ.update({k: v for k, v in saved.items() if v is not None})
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, demo_url: tuple[str, str]) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(60_000)
+    opened.goto(demo_url[0])
+    opened.locator("#milady-generate-prompt textarea").wait_for()
+    yield opened
+    context.close()
+
+
+def _screenshot_path(tmp_path: Path) -> Path:
+    # The README's picture is rewritten only on purpose, so CI never dirties the tree.
+    if os.environ.get("MILADY_WRITE_SCREENSHOT") == "1":
+        return REPO / "docs" / "demo.png"
+    return tmp_path / "demo.png"
+
+
+def _fill_form(page: Any, prompt: str, preset: str, count: int) -> None:
+    page.locator("#milady-generate-prompt textarea").fill(prompt)
+    page.locator("#milady-generate-style_preset input").click()
+    page.get_by_role("option", name=re.compile(rf"^{re.escape(preset)} ·")).click()
+    count_box = page.locator("#milady-generate-num_images input[type=number]")
+    count_box.fill(str(count))
+    count_box.press("Tab")
+
+
+def test_generate_three_images_in_the_browser(page: Any, tmp_path: Path) -> None:
+    expect = sync_api.expect
+    expect(page.locator("#milady-local-banner")).to_contain_text("not by a model")
+
+    _fill_form(page, "A lighthouse on a cliff in a storm, waves crashing", "origami", 3)
+    page.locator("#milady-generate-generate").click()
+
+    gallery_images = page.locator("#milady-generate-gallery img")
+    expect(gallery_images).to_have_count(3)
+    for index in range(3):
+        expect(gallery_images.nth(index)).to_have_js_property("complete", True)
+        assert gallery_images.nth(index).evaluate("img => img.naturalWidth") > 0
+    expect(page.locator("#milady-generate-text textarea")).to_have_value(re.compile("origami paper-folding style"))
+
+    shot = _screenshot_path(tmp_path)
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("MILADY_SCREENSHOT_COPY"):  # keep a copy to look at when run by hand
+        shutil.copy(shot, os.environ["MILADY_SCREENSHOT_COPY"])
+
+
+def test_a_402_shows_its_message_on_the_page(page: Any, demo_url: tuple[str, str]) -> None:
+    expect = sync_api.expect
+    httpx.post(f"{demo_url[1]}/_local/faults", json={"force_status": 402}).raise_for_status()
+
+    _fill_form(page, "A tiny robot watering a bonsai", "low-poly", 2)
+    page.locator("#milady-generate-generate").click()
+
+    toast = page.get_by_test_id("toast-body")
+    expect(toast).to_contain_text("Insufficient credits")
+    expect(toast).to_contain_text("Add credits to your account")
+
+
+def test_invalid_input_is_explained_next_to_the_field(page: Any) -> None:
+    expect = sync_api.expect
+
+    page.locator("#milady-generate-prompt textarea").fill("   ")
+    page.locator("#milady-generate-generate").click()
+
+    expect(page.locator("#milady-generate-prompt")).to_contain_text("prompt is empty")
