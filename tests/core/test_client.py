@@ -320,3 +320,32 @@ async def test_rate_limit_from_the_server_is_honoured_per_key(kind_sync_async: s
         assert caught.value.limit == 2 and caught.value.retry_after is not None
         retrying = make_twin(kind_sync_async, api_key=local.api_key, base_url=local.base_url, max_retries=2)
         assert (await retrying.generate_image("four")).returned == 1
+
+
+async def test_both_auth_headers_and_our_user_agent_are_sent(server: LocalServer) -> None:
+    from milady_integrations import MiladyClient, __version__
+
+    sent: list[httpx.Request] = []
+    with httpx.Client(event_hooks={"request": [sent.append]}) as http:
+        MiladyClient(api_key="k-123", base_url=server.base_url, http_client=http).generate_image("a fox")
+    headers = sent[0].headers
+    assert headers["authorization"] == "Bearer k-123" and headers["x-api-key"] == "k-123"
+    assert headers["user-agent"].startswith(f"milady-integrations/{__version__}")
+
+
+def test_a_path_prefix_in_the_base_url_is_kept() -> None:
+    from milady_integrations._config import ClientConfig
+
+    config = ClientConfig.from_arguments(api_key="k", base_url="https://proxy.example/milady/")
+    assert config.url("/api/v1/generate-image") == "https://proxy.example/milady/api/v1/generate-image"
+
+
+async def test_images_convert_to_pil_and_save_with_the_real_suffix(twin, tmp_path) -> None:
+    result = await twin.generate_image("a fox", aspect_ratio="3:4")
+    image = result.images[0]
+    if twin.is_async:
+        path = await image.asave(tmp_path / "fox")
+    else:
+        path = image.save(tmp_path / "fox")
+        assert image.to_pil().size == IMAGE_SIZES["3:4"]
+    assert path.suffix == ".webp" and Image.open(path).size == IMAGE_SIZES["3:4"]
