@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from milady_integrations import AsyncMiladyClient, ImageDownloadError, MiladyError
 from milady_integrations.images import decode_image
+from milady_integrations.schema import validate_num_images
 
 from ._comfy import NodeProgress, interrupt_requested, raise_interrupted
 from ._settings import resolve_endpoint
@@ -140,6 +141,8 @@ async def _read_all(images: list[GeneratedImage], progress: NodeProgress) -> lis
 async def run_node(options: Options, source_image: Any, node_id: str | None) -> Outputs:
     """Generate, read and stack the images; raises MiladyError (or ComfyUI's interrupt)."""
     endpoint = resolve_endpoint()
+    # Checked before ``total`` multiplies it: a wired input may hold anything.
+    validate_num_images(options.num_images)
     sources: list[str | None] = [None] if source_image is None else list(source_data_urls(source_image))
     if len(sources) > 1:
         logger.info("source batch of %d images: one request each", len(sources))

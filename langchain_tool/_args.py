@@ -6,7 +6,7 @@ converter produces an inline JSON schema without ``$ref``, ``$defs`` or ``anyOf`
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from milady_integrations.schema import (
@@ -67,6 +67,14 @@ class GenerateImageInput(BaseModel):
         max_length=SOURCE_IMAGE_MAX_CHARS,
         description=SOURCE_IMAGE_DESCRIPTION,
     )
+
+    @field_validator("num_images", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        # Lax mode would read JSON true as 1 image; the core refuses it, and so must the tool.
+        if isinstance(value, bool):
+            raise ValueError("a boolean is not a number of images")
+        return value
 
 
 class GenerateImageInputAnyModel(GenerateImageInput):

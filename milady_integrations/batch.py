@@ -18,7 +18,7 @@ import json
 import math
 import re
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -454,9 +454,6 @@ class BatchSummary:
     @property
     def ok(self) -> bool:
         return not self.failed and self.not_started == 0
-
-    def error_counts(self) -> Counter[str]:
-        return Counter(type(o.error).__name__ for o in self.failed)
 
     def lines(self) -> list[str]:
         """The summary a person reads at the end."""

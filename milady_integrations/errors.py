@@ -69,8 +69,12 @@ class MiladyError(Exception):
         return f"{type(self).__name__}({str(self)!r}, status_code={self.status_code!r})"
 
     def redacted(self, secret: str | None) -> MiladyError:
-        """Remove ``secret`` from every text this error carries (keys never leak)."""
-        if secret:
+        """Remove ``secret`` from every text this error carries (keys never leak).
+
+        Strings shorter than 8 characters are no real key; replacing them would mangle
+        ordinary words (a test key "k" would turn "network" into "networ***").
+        """
+        if secret and len(secret) >= 8:
             self.message = self.message.replace(secret, "***")
             self.hint = self.hint.replace(secret, "***")
             self.args = tuple(a.replace(secret, "***") if isinstance(a, str) else a for a in self.args)

@@ -97,5 +97,11 @@ def test_400_names_the_field_from_the_service_message():
 
 
 def test_redaction_removes_a_key_from_every_text():
-    error = error_from_response(401, httpx.Headers(), b'{"error": "bad key sk-123"}').redacted("sk-123")
-    assert "sk-123" not in str(error) and "sk-123" not in repr(error) and "sk-123" not in str(error.args)
+    key = "sk-live-123456"
+    error = error_from_response(401, httpx.Headers(), f'{{"error": "bad key {key}"}}'.encode()).redacted(key)
+    assert key not in str(error) and key not in repr(error) and key not in str(error.args)
+
+
+def test_redaction_leaves_words_alone_for_a_too_short_key():
+    error = error_from_response(503, httpx.Headers(), b"").redacted("e")
+    assert "unavailable" in str(error)
