@@ -131,7 +131,9 @@ async def _send_all(
 
 async def _read_all(images: list[GeneratedImage], progress: NodeProgress) -> list[PILImage.Image | BaseException]:
     async def one(index: int, image: GeneratedImage) -> PILImage.Image:
-        picture = decode_image(await image.aread(), what=f"image {index + 1}")
+        data = await image.aread()
+        # Decoding a large image takes tens of ms: off the event loop, and in parallel.
+        picture = await asyncio.to_thread(decode_image, data, what=f"image {index + 1}")
         progress.advance()
         return picture
 
