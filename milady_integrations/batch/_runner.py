@@ -1,0 +1,279 @@
+"""Running a checked batch: concurrent, rate-aware, resumable."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..client import AsyncMiladyClient
+from ..errors import AuthenticationError, MiladyError, RateLimitError
+from ..images import write_image
+from ..schema import (
+    ImageGenerationResult,
+)
+from ._input import BatchLine
+from ._manifest import Manifest
+from ._progress import BatchProgress
+from ._rate import RateGate
+
+#: How many times one line may meet a rate limit (after the client's own retries) before it fails.
+MAX_RATE_LIMIT_ROUNDS = 20
+
+
+@dataclass(frozen=True)
+class LineOutcome:
+    """What happened to one line; the manifest record is made from it."""
+
+    line: BatchLine
+    status: str  # "done" | "failed"
+    files: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    request_ids: list[str] = field(default_factory=list)
+    requested: int = 0
+    returned: int = 0
+    credits: float | None = None
+    error: MiladyError | None = None
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "line": self.line.number,
+            "id": self.line.id,
+            "prompt_hash": self.line.key,
+            "status": self.status,
+            "files": self.files,
+            "urls": self.urls,
+            "request_ids": self.request_ids,
+            "requested": self.requested,
+            "returned": self.returned,
+            "credits": self.credits,
+            "error": None
+            if self.error is None
+            else {"type": type(self.error).__name__, "status": self.error.status_code, "message": str(self.error)},
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+
+
+@dataclass
+class BatchSummary:
+    """Counts for the end of a run (this run's work plus what an earlier run had done)."""
+
+    total: int
+    skipped: int = 0
+    done: int = 0
+    partial: int = 0
+    failed: list[LineOutcome] = field(default_factory=list)
+    images: int = 0
+    credits: float | None = None
+    credits_unknown: int = 0
+    balance_before: float | None = None
+    balance_after: float | None = None
+    rate_limited: int = 0
+    stopped: str | None = None  # why lines were left unstarted, if they were
+    elapsed: float = 0.0
+
+    @property
+    def not_started(self) -> int:
+        return self.total - self.skipped - self.done - len(self.failed)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.not_started == 0
+
+    def lines(self) -> list[str]:
+        """The summary a person reads at the end."""
+        text = [
+            f"{self.total} lines: {self.done} done now, {self.skipped} done before (skipped), "
+            f"{len(self.failed)} failed, {self.not_started} not started ({self.elapsed:.1f} s)"
+        ]
+        extra = f", {self.partial} of them with fewer images than asked" if self.partial else ""
+        text.append(f"{self.images} images written{extra}")
+        if self.balance_before is not None and self.balance_after is not None:
+            text.append(
+                f"credits: {self.balance_before - self.balance_after:.4g} spent "
+                f"(balance {self.balance_before:.4g} -> {self.balance_after:.4g})"
+            )
+        elif self.credits is not None:
+            unknown = f" ({self.credits_unknown} lines did not say)" if self.credits_unknown else ""
+            text.append(f"credits: {self.credits:.4g}{unknown}")
+        if self.rate_limited:
+            text.append(f"rate limited {self.rate_limited} times: concurrency was lowered and requests waited")
+        for outcome in self.failed:
+            text.append(f"  failed line {outcome.line.number} ({outcome.line.id}): {outcome.error}")
+        if self.stopped:
+            text.append(f"stopped early: {self.stopped}")
+        return text
+
+
+ProgressCallback = Callable[["BatchProgress"], None]
+
+
+async def _balance(client: AsyncMiladyClient) -> float | None:
+    try:
+        return await client.credits_balance()
+    except MiladyError:
+        return None  # some keys cannot read the balance; the sum of costs still shows
+
+
+async def _run_line(
+    client: AsyncMiladyClient, gate: RateGate, line: BatchLine, out_dir: Path, allow_unlisted_model: bool
+) -> LineOutcome:
+    request = line.request(allow_unlisted_model=allow_unlisted_model)
+    result: ImageGenerationResult | None = None
+    limited: RateLimitError | None = None
+    for _ in range(MAX_RATE_LIMIT_ROUNDS):
+        await gate.acquire()
+        try:
+            result = await client.send(request)
+        except RateLimitError as exc:
+            gate.release(succeeded=False)
+            # Past the client's own retries: the hook already counted it; wait, then try again.
+            gate.rate_limited_for(exc.retry_after, count=False)
+            limited = exc
+            continue
+        except MiladyError as exc:
+            gate.release(succeeded=False)
+            return LineOutcome(line, "failed", requested=request.num_images, error=exc)
+        except BaseException:
+            gate.release(succeeded=False)
+            raise
+        gate.release(succeeded=True)
+        break
+    if result is None:
+        return LineOutcome(line, "failed", requested=request.num_images, error=limited)
+
+    files: list[str] = []
+    error: MiladyError | None = None
+    try:
+        datas = await client.read_images(result)
+    except MiladyError as exc:
+        datas, error = [], exc
+    for index, data in enumerate(datas, start=1):
+        # Atomic: an interruption leaves the whole file or none of it.
+        files.append(write_image(out_dir / f"{line.stem}-{index}", data).name)
+    return LineOutcome(
+        line,
+        "failed" if error else "done",
+        files=files,
+        urls=result.urls,
+        request_ids=list(result.request_ids),
+        requested=result.requested,
+        returned=result.returned,
+        credits=result.cost,
+        error=error,
+    )
+
+
+async def run_batch(
+    lines: Iterable[BatchLine],
+    out_dir: str | Path,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    concurrency: int = 4,
+    allow_unlisted_model: bool = False,
+    progress: ProgressCallback | None = None,
+    stop: asyncio.Event | None = None,
+    client_options: Mapping[str, Any] | None = None,
+) -> BatchSummary:
+    """Run every line not already done in ``out_dir``'s manifest; return the summary.
+
+    ``stop`` set: no new line starts, lines in flight finish and are recorded.
+    Cancelling the task stops at once; every record in the manifest stays true
+    (a line is recorded only after all its files are written).
+    """
+    started = time.monotonic()
+    out = Path(out_dir)
+    manifest = Manifest.open(out)
+    all_lines = list(lines)
+    done = manifest.done_keys()
+    todo = deque(line for line in all_lines if (line.id, line.key) not in done)
+    summary = BatchSummary(total=len(all_lines), skipped=len(all_lines) - len(todo))
+    state = BatchProgress(total=len(all_lines), finished=summary.skipped, max_concurrency=max(1, concurrency))
+    gate = RateGate(concurrency)
+    costs: list[float] = []
+
+    def report() -> None:
+        state.concurrency, state.waiting = gate.limit, gate.wait_left
+        if progress is not None:
+            progress(state)
+
+    report()
+    if not todo:
+        manifest.close()
+        summary.elapsed = time.monotonic() - started
+        return summary
+
+    # Our own httpx client, so the gate sees every answer's rate-limit headers (429s the
+    # client retries by itself, and X-RateLimit-Remaining on successes).
+    http = httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        event_hooks={"response": [gate.observe]},
+    )
+    client = AsyncMiladyClient(api_key=api_key, base_url=base_url, http_client=http, **dict(client_options or {}))
+
+    def record(outcome: LineOutcome) -> None:
+        manifest.append(outcome.record())
+        state.finished += 1
+        state.images += len(outcome.files)
+        summary.images += len(outcome.files)
+        if outcome.status == "done":
+            summary.done += 1
+            summary.partial += outcome.returned < outcome.requested
+        else:
+            summary.failed.append(outcome)
+            state.failed += 1
+        if outcome.credits is not None:
+            costs.append(outcome.credits)
+        elif outcome.returned:
+            summary.credits_unknown += 1
+        report()
+
+    async def worker() -> None:
+        while todo and not (stop is not None and stop.is_set()) and summary.stopped is None:
+            line = todo.popleft()
+            outcome = await _run_line(client, gate, line, out, allow_unlisted_model)
+            record(outcome)
+            if isinstance(outcome.error, AuthenticationError):
+                summary.stopped = f"the key was refused ({outcome.error.message})"
+
+    async def ticker() -> None:
+        while True:  # keeps a rate-limit countdown moving while nothing finishes
+            await asyncio.sleep(0.5)
+            report()
+
+    tick = asyncio.create_task(ticker())
+    try:
+        summary.balance_before = await _balance(client)
+        # More workers than the gate allows, so downloads do not hold back the next request.
+        workers = [asyncio.create_task(worker()) for _ in range(min(len(todo), gate.max + math.ceil(gate.max / 2)))]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        if summary.done or summary.failed:
+            summary.balance_after = await _balance(client)
+        if summary.balance_after is None:
+            summary.balance_before = None
+        if stop is not None and stop.is_set() and todo:
+            summary.stopped = summary.stopped or "interrupted"
+    finally:
+        tick.cancel()
+        manifest.close()
+        await client.aclose()
+        await http.aclose()
+        summary.rate_limited = gate.rate_limited
+        summary.credits = sum(costs) if costs else None
+        summary.elapsed = time.monotonic() - started
+        report()
+    return summary
