@@ -8,6 +8,7 @@ are drawn locally, not by a model.
 from __future__ import annotations
 
 import html
+import sys
 import weakref
 from contextlib import ExitStack
 from typing import Any
@@ -80,6 +81,10 @@ def close_demo(demo: gr.Blocks) -> None:
 def launch_demo(host: str = "127.0.0.1", port: int = 7860, share: bool = False, **launch_kwargs: Any) -> None:
     """Build and serve the demo until interrupted (Ctrl+C); loopback only by default."""
     demo = create_demo()
+    endpoint = demo_endpoint(demo)
+    if endpoint is not None and endpoint.banner:
+        # Said in the terminal too: whoever launched it may never look at the page's banner.
+        print(f"NOTE: {endpoint.banner}", file=sys.stderr, flush=True)
     try:
         demo.launch(server_name=host, server_port=port, share=share, **launch_kwargs)
     finally:
