@@ -70,10 +70,11 @@ class GenerateImageInput(BaseModel):
 
     @field_validator("num_images", mode="before")
     @classmethod
-    def _not_a_boolean(cls, value: object) -> object:
-        # Lax mode would read JSON true as 1 image; the core refuses it, and so must the tool.
-        if isinstance(value, bool):
-            raise ValueError("a boolean is not a number of images")
+    def _a_whole_number(cls, value: object) -> object:
+        # Lax mode would read true as 1 and "2" or 2.0 as 2; the schema says integer and the
+        # core refuses them, so the model is told (and learns) rather than silently coerced.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{value!r} is not a whole number of images")
         return value
 
 

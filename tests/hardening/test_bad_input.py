@@ -258,6 +258,8 @@ TOOL_BAD: list[tuple[dict[str, Any], tuple[str, ...]]] = [
     ({"prompt": "a fox", "num_images": True}, ("num_images=True is not allowed", "from 1 to 4")),
     ({"prompt": "a fox", "num_images": 2.5}, ("num_images=2.5 is not allowed", "from 1 to 4")),
     ({"prompt": "a fox", "num_images": "two"}, ("num_images='two' is not allowed", "from 1 to 4")),
+    ({"prompt": "a fox", "num_images": "2"}, ("num_images='2' is not allowed", "from 1 to 4")),
+    ({"prompt": "a fox", "num_images": 2.0}, ("num_images=2.0 is not allowed", "from 1 to 4")),
     ({"prompt": "a fox", "num_images": None}, ("num_images=None is not allowed",)),
     ({"prompt": "a fox", "model": "acme/x"}, ("model='acme/x' is not a known model", MODEL_CHOICES)),
     ({"prompt": "a fox", "aspect_ratio": "2:1"}, ("aspect_ratio='2:1' is not allowed", RATIO_CHOICES)),
@@ -291,18 +293,17 @@ def test_tool_sync_path_refuses_the_same_way(tool: Any, server: LocalServer) -> 
 @pytest.mark.parametrize(
     "args",
     [
-        {"prompt": "a fox", "num_images": "2"},  # a string for a number: read as the number
-        {"prompt": "a fox", "num_images": 2.0},
+        {"prompt": "a fox", "num_images": 2},
         {"prompt": GOOD_PROMPTS["emoji"]},
         {"prompt": GOOD_PROMPTS["control characters"]},
         {"prompt": "🦊" * 2000},
     ],
-    ids=["'2'", "2.0", "emoji", "control characters", "2000 emoji"],
+    ids=["2", "emoji", "control characters", "2000 emoji"],
 )
 async def test_tool_accepts_what_a_model_reasonably_sends(args: dict[str, Any], tool: Any) -> None:
     message = await tool.ainvoke(tool_call(args))
     assert message.status != "error", message.content
-    assert message.artifact["returned"] == int(float(args.get("num_images", 1)))
+    assert message.artifact["returned"] == args.get("num_images", 1)
 
 
 # ---------------------------------------------------------------- Gradio block
