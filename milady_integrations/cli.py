@@ -188,6 +188,7 @@ def _concurrency(text: str) -> int:
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
     from .local import Faults, ServerConfig, serve
+    from .local._config import DEFAULT_LOCAL_KEY
 
     faults = Faults(latency=args.latency, failure_rate=args.failure_rate)
     config = ServerConfig(
@@ -197,7 +198,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
     )
     print(
         f"Milady-compatible local server on http://{args.host}:{args.port}\n"
-        f"  export MILADY_BASE_URL=http://{args.host}:{args.port} MILADY_API_KEY=local-key\n"
+        f"  export MILADY_BASE_URL=http://{args.host}:{args.port} MILADY_API_KEY={DEFAULT_LOCAL_KEY}\n"
         "  images are drawn locally, not by a model",
         file=out,
         flush=True,

@@ -18,7 +18,7 @@ from ._config import ClientConfig
 from ._drivers import run_async, run_sync
 from ._flow import balance_flow, generate_flow
 from ._reader import ImageReader
-from .errors import MiladyError
+from .errors import InvalidRequestError, MiladyError
 from .schema import (
     DEFAULT_ASPECT_RATIO,
     DEFAULT_MODEL,
@@ -41,8 +41,6 @@ _LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=16)
 def split_count(total: int, per_request: int = NUM_IMAGES_MAX) -> list[int]:
     """16 -> [4, 4, 4, 4]; 6 -> [4, 2]."""
     if isinstance(total, bool) or not isinstance(total, int) or total < 1:
-        from .errors import InvalidRequestError
-
         raise InvalidRequestError(
             f"count={total!r} is not allowed: it must be a whole number of at least 1",
             field="count",
@@ -68,7 +66,7 @@ def merge_results(
     if not results:
         raise errors[0]
     costs = [r.cost for r in results if r.cost is not None]
-    merged = ImageGenerationResult(
+    return ImageGenerationResult(
         images=[image for r in results for image in r.images],
         requested=requested,
         model=results[0].model,
@@ -76,7 +74,6 @@ def merge_results(
         request_ids=[rid for r in results for rid in r.request_ids],
         errors=[e for e in errors if isinstance(e, MiladyError)],
     )
-    return merged
 
 
 class _ClientBase(Generic[HttpT]):
@@ -146,11 +143,7 @@ class _ClientBase(Generic[HttpT]):
         clone._config = self._config.replace(**changes)
         clone._http = self._http
         clone._owns_http = False
-        clone._after_clone(self)
         return clone
-
-    def _after_clone(self, original: Any) -> None:
-        pass
 
     def build_request(
         self,

@@ -76,3 +76,42 @@ def test_the_console_script_runs(tmp_path: Path) -> None:
         [sys.executable, "-m", "milady_integrations.cli", "--version"], capture_output=True, text=True, check=False
     )
     assert completed.returncode == 0 and "milady-integrations" in completed.stdout
+
+
+def test_milady_serve_answers_the_contract_and_prints_how_to_use_it() -> None:
+    import socket
+    import time
+
+    import httpx
+
+    from milady_integrations import MiladyClient
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "milady_integrations.cli", "serve", "--port", str(port), "--credits", "0.05"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base_url}/openapi.json", timeout=1.0)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None, "milady serve did not start"
+                time.sleep(0.1)
+        with MiladyClient(api_key="local-key", base_url=base_url) as client:
+            assert client.generate_image("a fox", num_images=2).returned == 2
+            from milady_integrations import InsufficientCreditsError
+
+            with pytest.raises(InsufficientCreditsError, match=r"0\.04 required"):
+                client.generate_image("a fox", num_images=2)
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert f"MILADY_BASE_URL=http://127.0.0.1:{port}" in output and "not by a model" in output
