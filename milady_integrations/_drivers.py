@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 import httpx
 
-from ._flow import BodyTooLarge, Flow, Outcome, Received, Send, Sleep, T
+from ._flow import Addresses, BodyTooLarge, Flow, Outcome, Received, Resolve, Send, Sleep, T
 
 
 def _send_sync(http: httpx.Client, action: Send) -> Outcome:
@@ -53,6 +54,21 @@ async def _send_async(http: httpx.AsyncClient, action: Send) -> Outcome:
     return Received(response.status_code, response.headers, b"".join(chunks), time.monotonic() - started)
 
 
+def _resolve_sync(host: str) -> Outcome:
+    try:
+        return Addresses(tuple(str(info[4][0]) for info in socket.getaddrinfo(host, None)))
+    except OSError as exc:
+        return exc
+
+
+async def _resolve_async(host: str) -> Outcome:
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except OSError as exc:
+        return exc
+    return Addresses(tuple(str(info[4][0]) for info in infos))
+
+
 def _with_timeout(action: Send) -> Send:
     action.request.extensions["timeout"] = action.timeout.as_dict()
     return action
@@ -66,6 +82,8 @@ def run_sync(flow: Flow[T], http: httpx.Client) -> T:
             if isinstance(action, Sleep):
                 time.sleep(action.seconds)
                 outcome = None
+            elif isinstance(action, Resolve):
+                outcome = _resolve_sync(action.host)
             else:
                 outcome = _send_sync(http, _with_timeout(action))
     except StopIteration as stop:
@@ -82,6 +100,8 @@ async def run_async(flow: Flow[T], http: httpx.AsyncClient) -> T:
             if isinstance(action, Sleep):
                 await asyncio.sleep(action.seconds)
                 outcome = None
+            elif isinstance(action, Resolve):
+                outcome = await _resolve_async(action.host)
             else:
                 outcome = await _send_async(http, _with_timeout(action))
     except StopIteration as stop:

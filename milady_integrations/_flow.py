@@ -31,7 +31,7 @@ from .errors import (
     UnexpectedResponseError,
     error_from_response,
 )
-from .images import check_download_url, decode_image, sniff_mime
+from .images import check_download_url, decode_image, is_ip_literal, is_local_host, sniff_mime
 from .schema import GenerateImageRequest, ImageGenerationResult, parse_generation_body
 
 logger = logging.getLogger("milady_integrations")
@@ -58,6 +58,18 @@ class Sleep:
 
 
 @dataclass(frozen=True)
+class Resolve:
+    """Look up a host's addresses (answered with ``Addresses`` or the lookup's exception)."""
+
+    host: str
+
+
+@dataclass(frozen=True)
+class Addresses:
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Received:
     status: int
     headers: httpx.Headers
@@ -73,8 +85,8 @@ class BodyTooLarge(Exception):
         self.received = received
 
 
-Outcome = Received | Exception
-Flow = Generator[Send | Sleep, Outcome | None, T]
+Outcome = Received | Addresses | Exception
+Flow = Generator[Send | Sleep | Resolve, Outcome | None, T]
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -212,11 +224,33 @@ def balance_flow(config: ClientConfig) -> Flow[float]:
     return float(balance)
 
 
+def _refuse_local_names(url: str) -> Flow[None]:
+    """A remote service's image URL must not name a host that resolves to this machine's networks.
+
+    Literal addresses were checked already; a name is looked up. When the lookup fails, the
+    connection will fail the same way, so that is left to it.
+    """
+    host = urlsplit(url).hostname or ""
+    if is_ip_literal(host):
+        return
+    found = yield Resolve(host)
+    if isinstance(found, Addresses):
+        local = [address for address in found.addresses if is_local_host(address)]
+        if local:
+            raise ImageDownloadError(
+                f"Refusing to download an image from {host!r}: it resolves to local address "
+                f"{local[0]} and the service is remote",
+                hint="",
+            )
+
+
 def download_flow(config: ClientConfig, url: str) -> Flow[bytes]:
     """Download an image the service returned: http(s) only, capped, redirects checked."""
     started = time.monotonic()
     for _ in range(_MAX_REDIRECTS + 1):
         check_download_url(url, allow_local=config.is_local)
+        if not config.is_local:
+            yield from _refuse_local_names(url)
         outcome = yield Send(
             httpx.Request("GET", url, headers={"Accept": "image/*"}),
             config.download_timeout,

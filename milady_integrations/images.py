@@ -219,6 +219,14 @@ def _current_umask() -> int:
     return mask
 
 
+def is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def is_local_host(host: str) -> bool:
     """True for loopback, private, link-local and unspecified addresses, and localhost names."""
     name = host.strip("[]").lower()

@@ -349,3 +349,25 @@ async def test_images_convert_to_pil_and_save_with_the_real_suffix(twin, tmp_pat
         path = image.save(tmp_path / "fox")
         assert image.to_pil().size == IMAGE_SIZES["3:4"]
     assert path.suffix == ".webp" and Image.open(path).size == IMAGE_SIZES["3:4"]
+
+
+def test_a_remote_services_url_whose_name_resolves_to_this_machine_is_refused(server: LocalServer) -> None:
+    from milady_integrations import MiladyClient
+
+    name = socket.gethostname()
+    addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    if not any(a.startswith("127.") or a == "::1" for a in addresses):
+        pytest.skip(f"this machine's name {name!r} resolves to {addresses}, not to loopback")
+    url = f"http://{name}:{server.base_url.rsplit(':', 1)[1]}/openapi.json"
+    with (
+        MiladyClient(api_key="k", base_url="https://cloud.milady.example") as remote,
+        pytest.raises(ImageDownloadError, match="resolves to local address"),
+    ):
+        remote.read_url(url)
+    before = server.stats.total_requests
+    with (
+        MiladyClient(api_key="k", base_url=server.base_url) as local,
+        pytest.raises(ImageDownloadError, match="does not decode"),
+    ):
+        local.read_url(url)  # a local service may name local hosts: fetched, then judged by its bytes
+    assert server.stats.total_requests == before + 1
