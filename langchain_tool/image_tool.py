@@ -88,6 +88,8 @@ class MiladyImageGenerationTool(MiladySettings, BaseTool):
             "num_images": num_images,
             # None leaves the decision to the client's own setting (a client passed in).
             "allow_unlisted_model": True if self.allow_unlisted_models else None,
+            # A large source image is shrunk to the service's limit rather than refused.
+            "downscale_source": True,
         }
 
     def _generate(

@@ -7,6 +7,7 @@ only the sending (``_drivers``) and the fan-out differ.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from ._config import ClientConfig
+from ._config import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, ClientConfig
 from ._drivers import run_async, run_sync
 from ._flow import balance_flow, generate_flow
 from ._reader import ImageReader
@@ -22,6 +23,7 @@ from .errors import InvalidRequestError, MiladyError
 from .schema import (
     DEFAULT_ASPECT_RATIO,
     DEFAULT_MODEL,
+    DEFAULT_NUM_IMAGES,
     DEFAULT_STYLE_PRESET,
     NUM_IMAGES_MAX,
     GeneratedImage,
@@ -89,11 +91,11 @@ class _ClientBase(Generic[HttpT]):
         *,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
-        max_retries: int = 2,
-        max_retry_wait: float = 60.0,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         allow_unlisted_models: bool = False,
         download_timeout: float | httpx.Timeout | None = None,
-        max_download_bytes: int = 50 * 1024 * 1024,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
         default_headers: dict[str, str] | None = None,
         http_client: HttpT | None = None,
     ) -> None:
@@ -151,12 +153,17 @@ class _ClientBase(Generic[HttpT]):
         *,
         model: str = DEFAULT_MODEL,
         aspect_ratio: str = DEFAULT_ASPECT_RATIO,
-        num_images: int = 1,
+        num_images: int = DEFAULT_NUM_IMAGES,
         style_preset: str = DEFAULT_STYLE_PRESET,
         source_image: object = None,
         allow_unlisted_model: bool | None = None,
+        downscale_source: bool = False,
     ) -> GenerateImageRequest:
-        """Check every argument before anything is sent (no credit spent on bad input)."""
+        """Check every argument before anything is sent (no credit spent on bad input).
+
+        ``downscale_source`` shrinks a source image that is over the service's limit
+        instead of refusing it.
+        """
         return GenerateImageRequest.create(
             prompt,
             model=model,
@@ -164,10 +171,16 @@ class _ClientBase(Generic[HttpT]):
             num_images=num_images,
             style_preset=style_preset,
             source_image=source_image,
+            downscale_source=downscale_source,
             allow_unlisted_model=self._config.allow_unlisted_models
             if allow_unlisted_model is None
             else allow_unlisted_model,
         )
+
+    @staticmethod
+    def _chunked(template: GenerateImageRequest, count: int) -> list[GenerateImageRequest]:
+        # The source image is read and checked once, whatever the number of requests.
+        return [template.model_copy(update={"num_images": n}) for n in split_count(count)]
 
     def _bind(self, result: ImageGenerationResult, reader: ImageReader) -> ImageGenerationResult:
         for image in result.images:
@@ -190,10 +203,11 @@ class MiladyClient(_ClientBase[httpx.Client]):
         *,
         model: str = DEFAULT_MODEL,
         aspect_ratio: str = DEFAULT_ASPECT_RATIO,
-        num_images: int = 1,
+        num_images: int = DEFAULT_NUM_IMAGES,
         style_preset: str = DEFAULT_STYLE_PRESET,
         source_image: object = None,
         allow_unlisted_model: bool | None = None,
+        downscale_source: bool = False,
     ) -> ImageGenerationResult:
         """Generate 1-4 images in one request.
 
@@ -208,6 +222,7 @@ class MiladyClient(_ClientBase[httpx.Client]):
             style_preset=style_preset,
             source_image=source_image,
             allow_unlisted_model=allow_unlisted_model,
+            downscale_source=downscale_source,
         )
         return self.send(request)
 
@@ -220,8 +235,7 @@ class MiladyClient(_ClientBase[httpx.Client]):
         self, prompt: str, *, count: int, concurrency: int = 4, **options: Any
     ) -> ImageGenerationResult:
         """Any number of images: requests of at most 4, sent concurrently (at most ``concurrency``)."""
-        sizes = split_count(count)
-        requests = [self.build_request(prompt, num_images=n, **options) for n in sizes]
+        requests = self._chunked(self.build_request(prompt, **options), count)
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(requests)))) as pool:
             futures = [pool.submit(self.send, r) for r in requests]
             parts: list[ImageGenerationResult | BaseException] = []
@@ -269,13 +283,15 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
         *,
         model: str = DEFAULT_MODEL,
         aspect_ratio: str = DEFAULT_ASPECT_RATIO,
-        num_images: int = 1,
+        num_images: int = DEFAULT_NUM_IMAGES,
         style_preset: str = DEFAULT_STYLE_PRESET,
         source_image: object = None,
         allow_unlisted_model: bool | None = None,
+        downscale_source: bool = False,
     ) -> ImageGenerationResult:
         """Generate 1-4 images in one request (see MiladyClient.generate_image)."""
-        request = self.build_request(
+        build = functools.partial(
+            self.build_request,
             prompt,
             model=model,
             aspect_ratio=aspect_ratio,
@@ -283,7 +299,10 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
             style_preset=style_preset,
             source_image=source_image,
             allow_unlisted_model=allow_unlisted_model,
+            downscale_source=downscale_source,
         )
+        # Reading, decoding and maybe shrinking a source image takes a while: off the event loop.
+        request = build() if source_image is None else await asyncio.to_thread(build)
         return await self.send(request)
 
     async def send(self, request: GenerateImageRequest) -> ImageGenerationResult:
@@ -293,8 +312,8 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
     async def generate_images(
         self, prompt: str, *, count: int, concurrency: int = 4, **options: Any
     ) -> ImageGenerationResult:
-        sizes = split_count(count)
-        requests = [self.build_request(prompt, num_images=n, **options) for n in sizes]
+        template = await asyncio.to_thread(functools.partial(self.build_request, prompt, **options))
+        requests = self._chunked(template, count)
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(request: GenerateImageRequest) -> ImageGenerationResult:

@@ -353,10 +353,12 @@ class GenerateImageRequest(BaseModel):
         style_preset: object = DEFAULT_STYLE_PRESET,
         source_image: object = None,
         allow_unlisted_model: bool = False,
+        downscale_source: bool = False,
     ) -> GenerateImageRequest:
         """Validate every field, naming the field, value and allowed range on failure.
 
-        ``source_image`` may be a data URL, raw bytes, a file path or a PIL image.
+        ``source_image`` may be a data URL, raw bytes, a file path or a PIL image; one over
+        the service's limit is refused, or shrunk when ``downscale_source`` is true.
         """
         from .images import to_source_data_url
 
@@ -365,7 +367,7 @@ class GenerateImageRequest(BaseModel):
         _one_of("aspect_ratio", aspect_ratio, ASPECT_RATIOS)
         checked_num = validate_num_images(num_images)
         _one_of("style_preset", style_preset, STYLE_PRESETS)
-        data_url = None if source_image is None else to_source_data_url(source_image)
+        data_url = None if source_image is None else to_source_data_url(source_image, downscale=downscale_source)
         return cls.model_construct(
             prompt=checked_prompt,
             model=checked_model,

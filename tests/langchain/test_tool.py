@@ -161,6 +161,20 @@ async def test_a_source_url_on_a_private_address_is_refused_for_a_remote_service
     assert "Refusing to download an image from local address '169.254.169.254'" in message.text
 
 
+async def test_a_file_path_is_never_read_from_this_machine(
+    kind_sync_async: str, server: LocalServer, make_tool: Any, tmp_path: Any
+) -> None:
+    from PIL import Image
+
+    private = tmp_path / "private.png"
+    Image.new("RGB", (8, 8)).save(private)
+    before = server.stats.total_requests
+    message = await call(make_tool(), kind_sync_async, {"prompt": "x", "source_image": str(private)})
+    assert message.status == "error"
+    assert "source_image must be an http(s) URL of an image, or a data:image" in message.text
+    assert server.stats.total_requests == before
+
+
 async def test_a_garbage_data_url_is_refused_before_sending(
     kind_sync_async: str, server: LocalServer, make_tool: Any
 ) -> None:
