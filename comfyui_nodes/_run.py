@@ -145,7 +145,11 @@ async def run_node(options: Options, source_image: Any, node_id: str | None) -> 
     endpoint = resolve_endpoint()
     # Checked before ``total`` multiplies it: a wired input may hold anything.
     validate_num_images(options.num_images)
-    sources: list[str | None] = [None] if source_image is None else list(source_data_urls(source_image))
+    # Encoding frames, checking requests and stacking take tens of ms per image: all of it
+    # runs in worker threads, so ComfyUI's event loop (other async nodes, Cancel) stays free.
+    sources: list[str | None] = (
+        [None] if source_image is None else list(await asyncio.to_thread(source_data_urls, source_image))
+    )
     if len(sources) > 1:
         logger.info("source batch of %d images: one request each", len(sources))
     total = options.num_images * len(sources)
@@ -156,17 +160,20 @@ async def run_node(options: Options, source_image: Any, node_id: str | None) -> 
         api_key=endpoint.api_key, base_url=endpoint.base_url, max_retries=MAX_RETRIES
     ) as client:
         # Every request is checked before the first is sent: bad input costs nothing.
-        requests = [
-            client.build_request(
-                options.prompt,
-                model=options.model,
-                aspect_ratio=options.aspect_ratio,
-                num_images=options.num_images,
-                style_preset=options.style_preset,
-                source_image=source,
-            )
-            for source in sources
-        ]
+        def build_all() -> list[GenerateImageRequest]:
+            return [
+                client.build_request(
+                    options.prompt,
+                    model=options.model,
+                    aspect_ratio=options.aspect_ratio,
+                    num_images=options.num_images,
+                    style_preset=options.style_preset,
+                    source_image=source,
+                )
+                for source in sources
+            ]
+
+        requests = await asyncio.to_thread(build_all)
         what = f"Milady: generating {_plural(total, 'image')} with {options.model}"
         progress.text(f"{what}: 0 s")
         results, failures = _split(await wait_interruptibly(_send_all(client, requests), _Ticker(progress, what)))
@@ -179,7 +186,7 @@ async def run_node(options: Options, source_image: Any, node_id: str | None) -> 
         if not pictures:
             raise unread[0]
 
-    stacked, masks = stack_pictures(pictures)
+    stacked, masks = await asyncio.to_thread(stack_pictures, pictures)
     progress.text(_summary(results, failures, unread, len(pictures), total, time.monotonic() - started))
     return Outputs(
         images=stacked,
