@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from milady_integrations import AsyncMiladyClient, GenerateImageRequest, InvalidRequestError
-from milady_integrations.images import suffix_for, to_source_data_url, write_image
+from milady_integrations.images import suffix_for, write_image
 
 from ._choices import DEFAULTS, FIELDS
 
@@ -77,8 +77,9 @@ def build_request(
         aspect_ratio=values["aspect_ratio"],  # type: ignore[arg-type]
         num_images=_whole(values["num_images"]),  # type: ignore[arg-type]
         style_preset=values["style_preset"],  # type: ignore[arg-type]
+        source_image=source,
         # A photo from a phone may be larger than the service takes: shrink it rather than refuse.
-        source_image=None if source is None else to_source_data_url(source, downscale=True),
+        downscale_source=True,
     )
 
 
@@ -137,6 +138,9 @@ async def generate(
         datas = await client.read_images(result)
     finally:
         ticker.cancel()
-    paths = [str(store_image(data, folder, index)) for index, data in enumerate(datas, start=1)]
+    # Hashing and writing megabytes: in a worker thread, off the event loop other users share.
+    paths = await asyncio.to_thread(
+        lambda: [str(store_image(data, folder, index)) for index, data in enumerate(datas, start=1)]
+    )
     progress(1.0, desc="Done")
     return paths, result.text, result.requested

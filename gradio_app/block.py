@@ -7,6 +7,7 @@ duplicate it) and returns them so the host can wire its own events.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -193,7 +194,8 @@ def milady_image_block(
         """Generate 1-4 images with Milady Cloud. Returns the images and the service's text."""
         values = dict(zip(FIELDS, (prompt, model, aspect_ratio, style_preset, num_images, source_image), strict=True))
         try:
-            request = _handler.build_request(the_client, values, uploads=uploads)
+            # Reading and shrinking a source image takes a while: off the event loop.
+            request = await asyncio.to_thread(_handler.build_request, the_client, values, uploads=uploads)
             paths, service_text, requested = await _handler.generate(
                 the_client, request, folder=gallery.GRADIO_CACHE, progress=progress
             )
