@@ -18,6 +18,7 @@ from gradio.events import Dependency
 from gradio.utils import append_unique_suffix
 
 from milady_integrations import DEFAULT_NUM_IMAGES, AsyncMiladyClient, MiladyError
+from milady_integrations.schema import partial_note
 
 from . import _handler
 from ._choices import (
@@ -202,7 +203,7 @@ def milady_image_block(
         except MiladyError as err:
             raise to_gradio_error(err) from err
         if len(paths) < requested:
-            gr.Warning(f"Asked for {requested} images, the service returned {len(paths)} (billed only for those).")
+            gr.Warning(partial_note(requested, len(paths)))
         return paths, service_text
 
     event = generate_button.click(

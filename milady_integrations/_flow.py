@@ -208,9 +208,7 @@ def generate_flow(config: ClientConfig, request: GenerateImageRequest) -> Flow[I
             "The service answered 200 but returned no images", body=body, request_id=request_id
         )
     if result.partial:
-        logger.warning(
-            "asked for %d images, the service returned %d", result.requested, result.returned
-        )
+        logger.warning("%s", result.partial_note)
     return result
 
 

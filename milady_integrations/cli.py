@@ -108,11 +108,7 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     print(file=err)
             print(f"done in {time.monotonic() - started:.1f} s", file=err, flush=True)
             if result.partial:
-                print(
-                    f"warning: asked for {result.requested} images, the service returned "
-                    f"{result.returned} (billed only for those)",
-                    file=err,
-                )
+                print(f"warning: {result.partial_note}", file=err)
             stem = f"{_slug(args.prompt)}-{time.strftime('%Y%m%d-%H%M%S')}"
             for index, data in enumerate(await client.read_images(result), start=1):
                 print(write_image(Path(args.output) / f"{stem}-{index}", data), file=out, flush=True)

@@ -472,6 +472,11 @@ class ImageGenerationResult(BaseModel):
         return self.returned < self.requested
 
     @property
+    def partial_note(self) -> str:
+        """The one line every face shows for partial success ("" when all came back)."""
+        return partial_note(self.requested, self.returned)
+
+    @property
     def urls(self) -> list[str]:
         return [image.url for image in self.images if image.url]
 
@@ -483,6 +488,13 @@ class ImageGenerationResult(BaseModel):
             if image.text:
                 seen.setdefault(image.text, None)
         return "\n".join(seen)
+
+
+def partial_note(requested: int, returned: int) -> str:
+    """What a person reads when fewer images came back than asked ("" otherwise)."""
+    if returned >= requested:
+        return ""
+    return f"Asked for {requested} images, the service returned {returned} (billed only for those)."
 
 
 def _normalise_data_url(raw: str, mime_type: object) -> str:
