@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from milady_integrations import AsyncMiladyClient, ImageDownloadError, MiladyError
+from milady_integrations import DEFAULT_MAX_RETRIES, AsyncMiladyClient, ImageDownloadError, MiladyError
 from milady_integrations.images import decode_image
 from milady_integrations.schema import validate_num_images
 
@@ -37,7 +37,7 @@ TEXT_EVERY_SECONDS = 1.0
 #: Source images of one batch sent at the same time.
 SOURCE_CONCURRENCY = 4
 #: Retries of failures where nothing was generated or billed (429, 500, 502-504).
-MAX_RETRIES = 2
+MAX_RETRIES = DEFAULT_MAX_RETRIES
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from milady_integrations import API_KEY_ENV, BASE_URL_ENV, AuthenticationError, MiladyError
+from milady_integrations import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, AuthenticationError, MiladyError
 
 CONFIG_FILE_NAME = "milady_config.json"
 _PACK_DIR = Path(__file__).resolve().parent
@@ -41,12 +41,12 @@ def _read_config(path: Path) -> dict[str, str]:
     except (OSError, ValueError) as exc:
         raise MiladyError(
             f"The config file {path} could not be read: {type(exc).__name__}",
-            hint='It must be JSON like {"api_key": "...", "base_url": "https://cloud.milady.ai"}.',
+            hint=f'It must be JSON like {{"api_key": "...", "base_url": "{DEFAULT_BASE_URL}"}}.',
         ) from None
     if not isinstance(data, dict):
         raise MiladyError(
             f"The config file {path} must hold a JSON object",
-            hint='For example {"api_key": "...", "base_url": "https://cloud.milady.ai"}.',
+            hint=f'For example {{"api_key": "...", "base_url": "{DEFAULT_BASE_URL}"}}.',
         )
     values: dict[str, str] = {}
     for name in ("api_key", "base_url"):

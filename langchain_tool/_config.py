@@ -7,7 +7,14 @@ from typing import Any
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
-from milady_integrations import API_KEY_ENV, BASE_URL_ENV, AsyncMiladyClient, MiladyClient
+from milady_integrations import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
+    AsyncMiladyClient,
+    MiladyClient,
+)
 
 from ._clients import ClientPool
 
@@ -23,9 +30,9 @@ class MiladySettings(BaseModel):
     )
     base_url: str | None = Field(
         default_factory=from_env(BASE_URL_ENV, default=None),
-        description=f"Service URL; defaults to {BASE_URL_ENV}, else https://cloud.milady.ai.",
+        description=f"Service URL; defaults to {BASE_URL_ENV}, else {DEFAULT_BASE_URL}.",
     )
-    max_retries: int = Field(2, ge=0, description="Retries of failures that are safe to repeat.")
+    max_retries: int = Field(DEFAULT_MAX_RETRIES, ge=0, description="Retries of failures that are safe to repeat.")
     timeout: float | None = Field(None, gt=0, description="Seconds to wait for the service.")
     allow_unlisted_models: bool = Field(
         False, description="Accept model ids newer than this library's list."

@@ -3,7 +3,7 @@
 ``from milady_integrations import MiladyClient``; the key comes from MILADY_API_KEY.
 """
 
-from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
+from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES
 from ._version import __version__
 from .client import AsyncMiladyClient, MiladyClient
 from .errors import (
@@ -49,6 +49,7 @@ __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_ASPECT_RATIO",
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RETRIES",
     "DEFAULT_MODEL",
     "DEFAULT_NUM_IMAGES",
     "DEFAULT_STYLE_PRESET",

@@ -233,15 +233,15 @@ def _one_of(field: str, value: object, allowed: tuple[str, ...]) -> None:
 
 
 # What JavaScript's String.prototype.trim removes: the service judges blankness with it.
-_JS_WHITESPACE = (
+JS_WHITESPACE = (
     "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
 
 
 def service_length(text: str) -> int:
-    """Length as the service counts it: UTF-16 code units (an emoji counts 2)."""
-    return len(text.encode("utf-16-le")) // 2
+    """Length as the service counts it (JavaScript's ``length``): UTF-16 code units, an emoji counts 2."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
 
 
 def validate_prompt(prompt: object) -> str:
@@ -252,7 +252,7 @@ def validate_prompt(prompt: object) -> str:
             value=prompt,
             allowed=f"a string of 1 to {PROMPT_MAX_CHARS} characters",
         )
-    if not prompt.strip(_JS_WHITESPACE):
+    if not prompt.strip(JS_WHITESPACE):
         raise InvalidRequestError(
             "prompt is empty: describe the image in 1 to "
             f"{PROMPT_MAX_CHARS} characters (not only spaces)",

@@ -9,6 +9,8 @@ from datetime import datetime
 
 import httpx
 
+from ..errors import parse_retry_after
+
 #: Never trust a rate-limit reset further away than this (clocks differ).
 MAX_RESET_WAIT = 60.0
 
@@ -94,12 +96,7 @@ class RateGate:
     async def observe(self, response: httpx.Response) -> None:
         headers = response.headers
         if response.status_code == 429:
-            retry = headers.get("retry-after")
-            try:
-                seconds = float(retry) if retry is not None else None
-            except ValueError:
-                seconds = None
-            self.rate_limited_for(seconds)
+            self.rate_limited_for(parse_retry_after(headers.get("retry-after")))
             return
         remaining = headers.get("x-ratelimit-remaining")
         if remaining is None or not remaining.strip().isdigit():

@@ -16,6 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
+from ..schema import NUM_IMAGES_MAX, NUM_IMAGES_MIN
 from ._bodies import (
     AUTH_REQUIRED,
     INSUFFICIENT_CREDITS,
@@ -209,7 +210,9 @@ def _forced_required(state: ServerState, raw: bytes) -> float:
         body = None
     fields = body if isinstance(body, dict) else {}
     model, count = fields.get("model"), fields.get("numImages", 1)
-    valid_count = isinstance(count, int) and not isinstance(count, bool) and 1 <= count <= 4
+    valid_count = (
+        isinstance(count, int) and not isinstance(count, bool) and NUM_IMAGES_MIN <= count <= NUM_IMAGES_MAX
+    )
     return cost(state.config.price(model if isinstance(model, str) else ""), count if valid_count else 1)
 
 

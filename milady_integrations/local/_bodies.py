@@ -18,6 +18,7 @@ from ..schema import (
     ASPECT_RATIOS,
     DEFAULT_ASPECT_RATIO,
     DEFAULT_MODEL,
+    JS_WHITESPACE,
     MODELS,
     NUM_IMAGES_MAX,
     NUM_IMAGES_MIN,
@@ -27,6 +28,7 @@ from ..schema import (
     STYLE_PRESETS,
     StylePreset,
     enhanced_prompt,
+    service_length,
 )
 from ._faults import ForcedStatus
 from ._ratelimit import RateDecision
@@ -59,18 +61,6 @@ def _js_numbers(data: object) -> object:
     if isinstance(data, list):
         return [_js_numbers(value) for value in data]
     return data
-
-
-#: What JavaScript's ``String.prototype.trim`` removes (Python's strip differs at the edges).
-JS_WHITESPACE = (
-    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
-
-
-def js_length(text: str) -> int:
-    """``text.length`` in JavaScript: UTF-16 code units (an emoji counts 2)."""
-    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
 
 
 def _reject_constant(name: str) -> Any:
@@ -127,7 +117,7 @@ def validate_generate(body: object, *, strict_models: bool) -> GenerateCall:
     prompt = fields.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip(JS_WHITESPACE):
         raise RequestRefused(400, {"error": PROMPT_REQUIRED})
-    if js_length(prompt) > PROMPT_MAX_CHARS:
+    if service_length(prompt) > PROMPT_MAX_CHARS:
         raise RequestRefused(400, {"error": PROMPT_TOO_LONG})
     num_images = fields.get("numImages", 1)
     if not _is_integer(num_images) or not NUM_IMAGES_MIN <= num_images <= NUM_IMAGES_MAX:
@@ -136,7 +126,7 @@ def validate_generate(body: object, *, strict_models: bool) -> GenerateCall:
     if "sourceImage" in fields:
         if not isinstance(source, str):
             raise RequestRefused(400, {"error": SOURCE_NOT_STRING})
-        if js_length(source) > SOURCE_IMAGE_MAX_CHARS:
+        if service_length(source) > SOURCE_IMAGE_MAX_CHARS:
             raise RequestRefused(400, {"error": SOURCE_TOO_LARGE})
     requested = fields.get("model")
     known = isinstance(requested, str) and requested in MODELS
