@@ -3,9 +3,12 @@
 ``from milady_integrations import MiladyClient``; the key comes from MILADY_API_KEY.
 """
 
-from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .client import AsyncMiladyClient, MiladyClient
 from .errors import (
     AuthenticationError,
     GenerationFailedError,
@@ -22,7 +25,6 @@ from .errors import (
     UnexpectedResponseError,
     error_from_response,
 )
-from .images import to_source_data_url
 from .schema import (
     ASPECT_RATIOS,
     DEFAULT_ASPECT_RATIO,
@@ -42,6 +44,32 @@ from .schema import (
     KnownModel,
     StylePreset,
 )
+
+if TYPE_CHECKING:
+    from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES
+    from .client import AsyncMiladyClient, MiladyClient
+    from .images import to_source_data_url
+
+# The clients pull in httpx; loaded on first use, so that code needing only the schema
+# (a ComfyUI node listing its inputs, a tool building its argument schema) stays light.
+_LAZY = {
+    "API_KEY_ENV": "._config",
+    "BASE_URL_ENV": "._config",
+    "DEFAULT_BASE_URL": "._config",
+    "DEFAULT_MAX_RETRIES": "._config",
+    "AsyncMiladyClient": ".client",
+    "MiladyClient": ".client",
+    "to_source_data_url": ".images",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "API_KEY_ENV",
