@@ -59,17 +59,17 @@ def _read_config(path: Path) -> dict[str, str]:
     return values
 
 
-def load_config() -> tuple[dict[str, str], Path | None]:
-    """The first config file's values and its path, or nothing when there is none."""
+def load_config() -> dict[str, str]:
+    """The first config file's values, or nothing when there is none."""
     for path in config_paths():
         if path.is_file():
-            return _read_config(path), path
-    return {}, None
+            return _read_config(path)
+    return {}
 
 
 def resolve_endpoint() -> Endpoint:
     """MILADY_API_KEY / MILADY_BASE_URL, else the config file; an error naming both if neither."""
-    file_values, _ = load_config()
+    file_values = load_config()
     key = (os.environ.get(API_KEY_ENV) or "").strip() or file_values.get("api_key")
     base_url = (os.environ.get(BASE_URL_ENV) or "").strip() or file_values.get("base_url")
     if not key:

@@ -86,8 +86,6 @@ class MiladyError(Exception):
 class InvalidRequestError(MiladyError):
     """Bad input: caught before sending (no credit spent), or a 400 from the service."""
 
-    default_hint = ""
-
     def __init__(
         self,
         message: str,

@@ -45,7 +45,7 @@ class ServerConfig:
     prices: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     #: Images are kept in memory, least recently used dropped first past this size.
     image_store_bytes: int = 256 * MiB
-    #: Bytes the "oversize" image URL fault streams (above a client's 60 MB cap).
+    #: Bytes the "oversize" image URL fault streams (above the client's default 50 MiB cap).
     oversize_bytes: int = 64 * MiB
     #: How long the "hang" image URL fault stalls before giving up on its own.
     hang_seconds: float = 60.0
