@@ -47,14 +47,10 @@ class MiladyGenerateImage:
         """
         if prompt is None:
             return True
-        from milady_integrations import InvalidRequestError
-        from milady_integrations.schema import validate_prompt
+        from milady_integrations.request import field_problems
 
-        try:
-            validate_prompt(prompt)
-        except InvalidRequestError as err:
-            return str(err)
-        return True
+        problems = field_problems({"prompt": prompt})
+        return problems[0].text() if problems else True
 
     async def generate(
         self,
@@ -71,10 +67,16 @@ class MiladyGenerateImage:
         del seed
         from milady_integrations import MiladyError
 
-        from ._run import Options, run_node
+        from ._run import run_node
         from .errors import to_comfy_error
 
-        options = Options(prompt, model, aspect_ratio, style_preset, num_images)
+        options = {
+            "prompt": prompt,
+            "model": model,
+            "aspect_ratio": aspect_ratio,
+            "style_preset": style_preset,
+            "num_images": num_images,
+        }
         try:
             out = await run_node(options, source_image, unique_id)
         except MiladyError as err:

@@ -1,4 +1,4 @@
-"""The tool's argument schemas, derived from the shared schema (no choice or limit typed here).
+"""The tool's argument schemas, derived from the core's field declarations (nothing typed twice).
 
 Field types are plain ``Literal`` choices and bounded numbers, so every provider's
 converter produces an inline JSON schema without ``$ref``, ``$defs`` or ``anyOf``.
@@ -6,29 +6,18 @@ converter produces an inline JSON schema without ``$ref``, ``$defs`` or ``anyOf`
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from milady_integrations.schema import (
-    DEFAULT_ASPECT_RATIO,
-    DEFAULT_MODEL,
-    DEFAULT_NUM_IMAGES,
-    DEFAULT_STYLE_PRESET,
-    FIELD_DESCRIPTIONS,
-    MODEL_INFO,
-    NUM_IMAGES_MAX,
-    NUM_IMAGES_MIN,
-    PROMPT_MAX_CHARS,
-    SOURCE_IMAGE_MAX_CHARS,
-    AspectRatio,
-    KnownModel,
-    StylePreset,
-)
+from milady_integrations.catalogue import MODEL_INFO
+from milady_integrations.request import FIELDS, FieldSpec
 
 __all__ = ["CreditsBalanceInput", "GenerateImageInput", "GenerateImageInputAnyModel"]
 
 MODEL_DESCRIPTION = (
-    FIELD_DESCRIPTIONS["model"]
+    FIELDS["model"].description
     + " Choices: "
     + "; ".join(f"{m} ({i.provider}, {i.speed.lower()}: {i.best_for})" for m, i in MODEL_INFO.items())
     + "."
@@ -37,7 +26,7 @@ MODEL_DESCRIPTION = (
 SOURCE_IMAGE_DESCRIPTION = (
     "Optional image to transform (image-to-image): the http(s) URL of an image, for example "
     "one this tool returned earlier, or a data:image/...;base64 URL "
-    f"of at most {SOURCE_IMAGE_MAX_CHARS:,} characters. Leave it out to draw from the prompt alone."
+    f"of at most {FIELDS['source_image'].max_length:,} characters. Leave it out to draw from the prompt alone."
 )
 
 
@@ -47,28 +36,22 @@ def _no_source_image() -> None:
     return None
 
 
-class GenerateImageInput(BaseModel):
-    """Arguments of ``generate_image``."""
+def _argument(spec: FieldSpec) -> tuple[Any, Any]:
+    """One field as a pydantic (type, Field) pair, from its declaration."""
+    if spec.name == "source_image":
+        return str | SkipJsonSchema[None], Field(  # type: ignore[return-value]
+            default_factory=_no_source_image, max_length=spec.max_length, description=SOURCE_IMAGE_DESCRIPTION
+        )
+    description = MODEL_DESCRIPTION if spec.name == "model" else spec.description
+    if spec.choices is not None:
+        return Literal[spec.choices], Field(spec.default, description=description)  # type: ignore[valid-type]
+    if spec.minimum is not None:
+        return int, Field(spec.default, ge=spec.minimum, le=spec.maximum, description=description)
+    return str, Field(min_length=1, max_length=spec.max_length, description=description)
 
-    prompt: str = Field(
-        min_length=1, max_length=PROMPT_MAX_CHARS, description=FIELD_DESCRIPTIONS["prompt"]
-    )
-    style_preset: StylePreset = Field(DEFAULT_STYLE_PRESET, description=FIELD_DESCRIPTIONS["style_preset"])
-    aspect_ratio: AspectRatio = Field(DEFAULT_ASPECT_RATIO, description=FIELD_DESCRIPTIONS["aspect_ratio"])
-    model: KnownModel = Field(DEFAULT_MODEL, description=MODEL_DESCRIPTION)
-    num_images: int = Field(
-        DEFAULT_NUM_IMAGES,
-        ge=NUM_IMAGES_MIN,
-        le=NUM_IMAGES_MAX,
-        description=FIELD_DESCRIPTIONS["num_images"],
-    )
-    source_image: str | SkipJsonSchema[None] = Field(
-        default_factory=_no_source_image,
-        max_length=SOURCE_IMAGE_MAX_CHARS,
-        description=SOURCE_IMAGE_DESCRIPTION,
-    )
 
-    @field_validator("num_images", mode="before")
+class _Arguments(BaseModel):
+    @field_validator("num_images", mode="before", check_fields=False)
     @classmethod
     def _a_whole_number(cls, value: object) -> object:
         # Lax mode would read true as 1 and "2" or 2.0 as 2; the schema says integer and the
@@ -78,14 +61,19 @@ class GenerateImageInput(BaseModel):
         return value
 
 
-class GenerateImageInputAnyModel(GenerateImageInput):
-    """Like GenerateImageInput, but any model id passes (``allow_unlisted_models=True``)."""
+GenerateImageInput: type[BaseModel] = create_model(
+    "GenerateImageInput",
+    __base__=_Arguments,
+    __doc__="Arguments of ``generate_image``.",
+    **{name: _argument(spec) for name, spec in FIELDS.items()},  # type: ignore[call-overload]
+)
 
-    model: str = Field(  # type: ignore[assignment]
-        DEFAULT_MODEL,
-        min_length=1,
-        description=MODEL_DESCRIPTION + " A newer model id not listed here is accepted too.",
-    )
+GenerateImageInputAnyModel: type[BaseModel] = create_model(
+    "GenerateImageInputAnyModel",
+    __base__=GenerateImageInput,
+    __doc__="Like GenerateImageInput, but any model id passes (``allow_unlisted_models=True``).",
+    model=(str, Field(FIELDS["model"].default, min_length=1, description=MODEL_DESCRIPTION + " A newer model id not listed here is accepted too.")),
+)
 
 
 class CreditsBalanceInput(BaseModel):

@@ -9,40 +9,32 @@ from langchain_core.runnables.config import run_in_executor
 from langchain_core.tools import ArgsSchema, BaseTool
 from pydantic import Field
 
-from milady_integrations import AsyncMiladyClient, MiladyClient, MiladyError
-from milady_integrations.schema import (
-    ASPECT_RATIO_DESCRIPTIONS,
-    DEFAULT_ASPECT_RATIO,
-    DEFAULT_MODEL,
-    DEFAULT_NUM_IMAGES,
-    DEFAULT_STYLE_PRESET,
-    NUM_IMAGES_MAX,
-    NUM_IMAGES_MIN,
-    STYLE_PRESET_DESCRIPTIONS,
-    ImageGenerationResult,
-)
+from milady_integrations import ImageGenerationResult, MiladyError
+from milady_integrations.images import decode_data_url
+from milady_integrations.request import FIELDS
+from milady_integrations.wording import GENERATE_TOOL_DESCRIPTION, agent_summary
 
 from ._args import GenerateImageInput, GenerateImageInputAnyModel
 from ._config import MiladySettings
-from ._result import image_blocks, result_artifact, result_text
-from ._source import aread_source, read_source
 from .errors import format_validation_error, to_tool_exception
 
 __all__ = ["DESCRIPTION", "MiladyImageGenerationTool"]
 
-DESCRIPTION = (
-    "Generate images from a text description (text-to-image), or a new image from a source image "
-    "(image-to-image), and get back their URLs. Use it whenever the user asks for a picture, photo, "
-    "illustration, drawing, logo, icon or any other visual. Write a detailed prompt: subject, "
-    "setting, lighting, composition. style_preset adds style words to the prompt: "
-    + "; ".join(f"{k} = {v.lower()}" for k, v in STYLE_PRESET_DESCRIPTIONS.items())
-    + ". aspect_ratio sets the image's shape: "
-    + "; ".join(f"{k} = {v.lower()}" for k, v in ASPECT_RATIO_DESCRIPTIONS.items())
-    + f". {NUM_IMAGES_MIN} to {NUM_IMAGES_MAX} images per call, each billed: ask for more than one "
-    "only when the user wants options. The answer lists each image's URL; show them to the user."
-)
+DESCRIPTION = GENERATE_TOOL_DESCRIPTION
 
 Content = str | list[dict[str, Any]]
+
+
+def image_blocks(result: ImageGenerationResult, text: str) -> list[dict[str, Any]]:
+    """Standard content blocks for vision models: the text, then one image block per image."""
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    for image in result.images:
+        if image.url:
+            blocks.append({"type": "image", "url": image.url, **({"mime_type": image.mime_type} if image.mime_type else {})})
+        elif image.data_url:
+            mime, _ = decode_data_url(image.data_url)
+            blocks.append({"type": "image", "base64": image.data_url.partition(",")[2], "mime_type": mime})
+    return blocks
 
 
 class MiladyImageGenerationTool(MiladySettings, BaseTool):
@@ -73,92 +65,47 @@ class MiladyImageGenerationTool(MiladySettings, BaseTool):
             kwargs["args_schema"] = GenerateImageInputAnyModel
         super().__init__(**kwargs)
 
-    def _reply(
-        self, result: ImageGenerationResult, prompt: str, style_preset: str, aspect_ratio: str
-    ) -> tuple[Content, dict[str, Any]]:
-        text = result_text(result, style_preset=style_preset, aspect_ratio=aspect_ratio)
-        artifact = result_artifact(
-            result, prompt=prompt, style_preset=style_preset, aspect_ratio=aspect_ratio
-        )
+    def _reply(self, result: ImageGenerationResult, arguments: dict[str, Any]) -> tuple[Content, dict[str, Any]]:
+        shown = {name: arguments.get(name, FIELDS[name].default) for name in ("style_preset", "aspect_ratio")}
+        text = agent_summary(result, **shown)
+        artifact = {**result.to_dict(), "prompt": arguments["prompt"], **shown}
         return (image_blocks(result, text) if self.include_image_blocks else text), artifact
 
-    def _options(self, model: str, num_images: int) -> dict[str, Any]:
-        return {
-            "model": model,
-            "num_images": num_images,
-            # None leaves the decision to the client's own setting (a client passed in).
-            "allow_unlisted_model": True if self.allow_unlisted_models else None,
-            # A large source image is shrunk to the service's limit rather than refused.
-            "downscale_source": True,
-        }
+    def _options(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        options = dict(arguments)
+        # A large source image is shrunk to the service's limit rather than refused.
+        options["downscale_source"] = True
+        if self.allow_unlisted_models:
+            options["allow_unlisted_model"] = True
+        return options
 
-    def _generate(
-        self,
-        client: MiladyClient,
-        prompt: str,
-        style_preset: str,
-        aspect_ratio: str,
-        model: str,
-        num_images: int,
-        source_image: str | None,
-    ) -> tuple[Content, dict[str, Any]]:
+    def _generate(self, arguments: dict[str, Any]) -> tuple[Content, dict[str, Any]]:
+        client = self.clients.sync()
         try:
-            source = read_source(client, source_image)
-            result = client.generate_image(
-                prompt,
-                style_preset=style_preset,
-                aspect_ratio=aspect_ratio,
-                source_image=source,
-                **self._options(model, num_images),
-            )
+            # Never a file path from a model: only web URLs (downloaded, checked) and data URLs.
+            source = client.read_source(arguments.get("source_image"), allow_paths=False)
+            result = client.generate_image(**{**self._options(arguments), "source_image": source})
         except MiladyError as err:
             raise to_tool_exception(err) from err
-        return self._reply(result, prompt, style_preset, aspect_ratio)
+        return self._reply(result, arguments)
 
     def _run(
-        self,
-        prompt: str,
-        style_preset: str = DEFAULT_STYLE_PRESET,
-        aspect_ratio: str = DEFAULT_ASPECT_RATIO,
-        model: str = DEFAULT_MODEL,
-        num_images: int = DEFAULT_NUM_IMAGES,
-        source_image: str | None = None,
-        run_manager: CallbackManagerForToolRun | None = None,
+        self, run_manager: CallbackManagerForToolRun | None = None, **arguments: Any
     ) -> tuple[Content, dict[str, Any]]:
         if self.clients.only_async_given:
-            raise RuntimeError(
-                "This tool was given only async_client: call it with ainvoke, or pass client= too"
-            )
-        return self._generate(
-            self.clients.sync(), prompt, style_preset, aspect_ratio, model, num_images, source_image
-        )
+            raise RuntimeError("This tool was given only async_client: call it with ainvoke, or pass client= too")
+        return self._generate(arguments)
 
     async def _arun(
-        self,
-        prompt: str,
-        style_preset: str = DEFAULT_STYLE_PRESET,
-        aspect_ratio: str = DEFAULT_ASPECT_RATIO,
-        model: str = DEFAULT_MODEL,
-        num_images: int = DEFAULT_NUM_IMAGES,
-        source_image: str | None = None,
-        run_manager: AsyncCallbackManagerForToolRun | None = None,
+        self, run_manager: AsyncCallbackManagerForToolRun | None = None, **arguments: Any
     ) -> tuple[Content, dict[str, Any]]:
-        args = (prompt, style_preset, aspect_ratio, model, num_images, source_image)
         if self.clients.only_sync_given:
             # Only a sync client was handed to us: run it off the event loop.
-            return await run_in_executor(None, self._generate, self.clients.sync(), *args)
-        client: AsyncMiladyClient = self.clients.async_()
+            return await run_in_executor(None, self._generate, arguments)
+        client = self.clients.async_()
         try:
-            source = await aread_source(client, source_image)
-            result = await client.generate_image(
-                prompt,
-                style_preset=style_preset,
-                aspect_ratio=aspect_ratio,
-                source_image=source,
-                **self._options(model, num_images),
-            )
+            source = await client.read_source(arguments.get("source_image"), allow_paths=False)
+            result = await client.generate_image(**{**self._options(arguments), "source_image": source})
         except MiladyError as err:
             raise to_tool_exception(err) from err
-        return self._reply(result, prompt, style_preset, aspect_ratio)
-
-
+        return self._reply(result, arguments)

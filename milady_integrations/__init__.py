@@ -25,7 +25,7 @@ from .errors import (
     UnexpectedResponseError,
     error_from_response,
 )
-from .schema import (
+from .catalogue import (
     ASPECT_RATIOS,
     DEFAULT_ASPECT_RATIO,
     DEFAULT_MODEL,
@@ -38,12 +38,11 @@ from .schema import (
     SOURCE_IMAGE_MAX_CHARS,
     STYLE_PRESETS,
     AspectRatio,
-    GeneratedImage,
-    GenerateImageRequest,
-    ImageGenerationResult,
     KnownModel,
     StylePreset,
 )
+from .request import FIELDS, FieldProblem, GenerateImageRequest, GenerateOptions, check_request
+from .results import GeneratedImage, ImageGenerationResult
 
 if TYPE_CHECKING:
     from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES
@@ -81,6 +80,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_NUM_IMAGES",
     "DEFAULT_STYLE_PRESET",
+    "FIELDS",
     "MODELS",
     "NUM_IMAGES_MAX",
     "NUM_IMAGES_MIN",
@@ -90,7 +90,9 @@ __all__ = [
     "AspectRatio",
     "AsyncMiladyClient",
     "AuthenticationError",
+    "FieldProblem",
     "GenerateImageRequest",
+    "GenerateOptions",
     "GeneratedImage",
     "GenerationFailedError",
     "ImageDownloadError",
@@ -109,6 +111,7 @@ __all__ = [
     "StylePreset",
     "UnexpectedResponseError",
     "__version__",
+    "check_request",
     "error_from_response",
     "to_source_data_url",
 ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 import httpx
+from typing_extensions import Unpack
 
 from ._version import __version__
 from .errors import AuthenticationError
@@ -56,62 +58,72 @@ def as_timeout(value: float | httpx.Timeout | None, default: httpx.Timeout) -> h
     return httpx.Timeout(float(value), connect=min(10.0, float(value)))
 
 
+class ClientOptions(TypedDict, total=False):
+    """What ``MiladyClient(...)`` and ``with_options(...)`` take besides the key and URL (see ClientConfig)."""
+
+    timeout: float | httpx.Timeout | None
+    max_retries: int
+    max_retry_wait: float
+    allow_unlisted_models: bool
+    download_timeout: float | httpx.Timeout | None
+    max_download_bytes: int
+    default_headers: Mapping[str, str] | None
+
+
 @dataclass(frozen=True)
 class ClientConfig:
-    """Everything a client needs to build and retry requests; immutable."""
+    """Everything a client needs to build and retry requests; immutable, checked on every change.
+
+    Build it with :meth:`from_env` (the key and URL default to the environment); ``replace``
+    runs the same checks, so ``with_options(base_url="ftp://x")`` fails as the constructor does.
+    """
 
     api_key: Secret | None
-    base_url: str
+    base_url: str = DEFAULT_BASE_URL
+    #: Seconds (or an httpx.Timeout) to wait for the service; above its 180 s limit by default.
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    #: Retries of failures that provably did nothing (see ``_flow.retry_delay``).
     max_retries: int = DEFAULT_MAX_RETRIES
+    #: The longest Retry-After a 429 may ask for and still be waited out.
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
     allow_unlisted_models: bool = False
     download_timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_DOWNLOAD_TIMEOUT)
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
-    default_headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    default_headers: tuple[tuple[str, str], ...] = ()
 
-    @classmethod
-    def from_arguments(
-        cls,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
-        allow_unlisted_models: bool = False,
-        download_timeout: float | httpx.Timeout | None = None,
-        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
-        default_headers: dict[str, str] | None = None,
-    ) -> ClientConfig:
-        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-        url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    def __post_init__(self) -> None:
+        # Normalised here, once, for the constructor and for every ``replace``.
+        key = self.api_key
+        if isinstance(key, str):
+            key = Secret(key.strip()) if key.strip() else None
+        set_ = object.__setattr__
+        set_(self, "api_key", key)
+        url = str(self.base_url).rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"base_url={url!r} must start with http:// or https://")
-        if max_retries < 0:
-            raise ValueError(f"max_retries={max_retries!r} must be 0 or more")
-        return cls(
-            api_key=Secret(key.strip()) if key and key.strip() else None,
-            base_url=url.rstrip("/"),
-            timeout=as_timeout(timeout, DEFAULT_TIMEOUT),
-            max_retries=max_retries,
-            max_retry_wait=max_retry_wait,
-            allow_unlisted_models=allow_unlisted_models,
-            download_timeout=as_timeout(download_timeout, DEFAULT_DOWNLOAD_TIMEOUT),
-            max_download_bytes=max_download_bytes,
-            default_headers=tuple((default_headers or {}).items()),
-        )
+        set_(self, "base_url", url)
+        set_(self, "timeout", as_timeout(self.timeout, DEFAULT_TIMEOUT))
+        set_(self, "download_timeout", as_timeout(self.download_timeout, DEFAULT_DOWNLOAD_TIMEOUT))
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise ValueError(f"max_retries={self.max_retries!r} must be a whole number, 0 or more")
+        if self.max_download_bytes <= 0:
+            raise ValueError(f"max_download_bytes={self.max_download_bytes!r} must be positive")
+        headers = self.default_headers or ()
+        set_(self, "default_headers", tuple(dict(headers).items()) if isinstance(headers, Mapping) else tuple(headers))
+
+    @classmethod
+    def from_env(
+        cls, api_key: str | None = None, base_url: str | None = None, **options: Unpack[ClientOptions]
+    ) -> ClientConfig:
+        """A config whose key and URL default to MILADY_API_KEY and MILADY_BASE_URL."""
+        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+        given = {name: value for name, value in options.items() if value is not None}
+        return cls(api_key=key, base_url=url, **given)  # type: ignore[arg-type]
+
+    from_arguments = from_env
 
     def replace(self, **changes: Any) -> ClientConfig:
-        if "api_key" in changes and not isinstance(changes["api_key"], (Secret, type(None))):
-            changes["api_key"] = Secret(changes["api_key"])
-        for name, default in (("timeout", DEFAULT_TIMEOUT), ("download_timeout", DEFAULT_DOWNLOAD_TIMEOUT)):
-            if name in changes:
-                changes[name] = as_timeout(changes[name], default)
-        if "base_url" in changes:
-            changes["base_url"] = str(changes["base_url"]).rstrip("/")
-        if "default_headers" in changes and isinstance(changes["default_headers"], dict):
-            changes["default_headers"] = tuple(changes["default_headers"].items())
         return replace(self, **changes)
 
     @property
@@ -140,3 +152,7 @@ class ClientConfig:
         }
         headers.update(self.default_headers)
         return headers
+
+
+if set(ClientOptions.__annotations__) != {f for f in ClientConfig.__dataclass_fields__} - {"api_key", "base_url"}:  # pragma: no cover
+    raise RuntimeError("ClientOptions must name exactly ClientConfig's options")

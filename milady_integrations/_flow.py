@@ -32,7 +32,8 @@ from .errors import (
     error_from_response,
 )
 from .images import check_download_url, decode_image, is_ip_literal, is_local_host, sniff_mime
-from .schema import GenerateImageRequest, ImageGenerationResult, parse_generation_body
+from .request import GenerateImageRequest
+from .results import ImageGenerationResult, parse_generation_body
 
 logger = logging.getLogger("milady_integrations")
 

@@ -1,51 +1,45 @@
 """MiladyClient and AsyncMiladyClient: twins with the same methods over httpx.
 
 Both build requests, retry and parse through the same sans-IO flows (``_flow``);
-only the sending (``_drivers``) and the fan-out differ.
+only the sending (``_drivers``) and the concurrency of a fan-out differ.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import logging
+import os
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import httpx
+from typing_extensions import Unpack
 
-from ._config import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, ClientConfig
+from ._config import ClientConfig, ClientOptions
 from ._drivers import run_async, run_sync
-from ._flow import balance_flow, generate_flow
-from ._reader import ImageReader
-from .errors import InvalidRequestError, MiladyError
-from .schema import (
-    DEFAULT_ASPECT_RATIO,
-    DEFAULT_MODEL,
-    DEFAULT_NUM_IMAGES,
-    DEFAULT_STYLE_PRESET,
-    NUM_IMAGES_MAX,
-    GeneratedImage,
-    GenerateImageRequest,
-    ImageGenerationResult,
-)
+from ._flow import balance_flow, download_flow, generate_flow
+from .catalogue import NUM_IMAGES_MAX
+from .errors import ImageDownloadError, InvalidRequestError, MiladyError
+from .images import decode_data_url, sniff_mime, write_image
+from .request import GenerateImageRequest, GenerateOptions, check_request, warn_notes
+from .results import GeneratedImage, ImageGenerationResult, merge_results
 
 __all__ = ["AsyncMiladyClient", "MiladyClient"]
-
-logger = logging.getLogger("milady_integrations")
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 
 _LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=16)
 
 
-def split_count(total: int, per_request: int = NUM_IMAGES_MAX) -> list[int]:
+def split_count(total: object, per_request: int = NUM_IMAGES_MAX) -> list[int]:
     """16 -> [4, 4, 4, 4]; 6 -> [4, 2]."""
     if isinstance(total, bool) or not isinstance(total, int) or total < 1:
         raise InvalidRequestError(
-            f"count={total!r} is not allowed: it must be a whole number of at least 1",
-            field="count",
+            f"num_images={total!r} is not allowed: it must be a whole number of at least 1",
+            field="num_images",
             value=total,
             allowed="1 or more",
         )
@@ -53,33 +47,57 @@ def split_count(total: int, per_request: int = NUM_IMAGES_MAX) -> list[int]:
     return [per_request] * full + ([rest] if rest else [])
 
 
-def merge_results(
-    parts: Sequence[ImageGenerationResult | BaseException], requested: int
-) -> ImageGenerationResult:
-    """One result from several requests; failed parts are kept as ``errors``.
+def _total(num_images: int | None, count: int | None) -> object:
+    if count is not None:
+        warnings.warn("generate_images(count=...) is now num_images=...", DeprecationWarning, stacklevel=3)
+        return count if num_images is None else num_images
+    return num_images
 
-    Raises the first error only when every part failed, so partial work is never lost.
+
+def _decoded_data_url(data_url: str) -> bytes:
+    try:
+        _, data = decode_data_url(data_url)
+    except ValueError as exc:
+        raise ImageDownloadError(f"The image's data URL is malformed: {exc}") from None
+    if sniff_mime(data) is None:
+        raise ImageDownloadError(f"The image's data URL holds {len(data)} bytes that are not an image")
+    return data
+
+
+_SOURCE_ALLOWED = "an http(s) URL of an image, or a data:image/...;base64 URL"
+
+
+def _web_source(value: object, allow_paths: bool) -> str | None:
+    """The URL to download for a caller's source image, or None when the value is passed on as it is.
+
+    Strings that are neither web URLs nor data URLs are file paths to the core; a caller
+    that must not read this machine's files (an agent's argument) refuses them.
     """
-    results = [p for p in parts if isinstance(p, ImageGenerationResult)]
-    errors = [p for p in parts if isinstance(p, BaseException)]
-    for error in errors:
-        if not isinstance(error, MiladyError):
-            raise error
-    if not results:
-        raise errors[0]
-    costs = [r.cost for r in results if r.cost is not None]
-    return ImageGenerationResult(
-        images=[image for r in results for image in r.images],
-        requested=requested,
-        model=results[0].model,
-        cost=sum(costs) if costs else None,
-        request_ids=[rid for r in results for rid in r.request_ids],
-        errors=[e for e in errors if isinstance(e, MiladyError)],
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        return value
+    if not allow_paths and (isinstance(value, os.PathLike) or (isinstance(value, str) and not value.startswith("data:"))):
+        raise InvalidRequestError(
+            f"source_image must be {_SOURCE_ALLOWED}; got {str(value)[:80]!r}",
+            field="source_image",
+            value=str(value)[:80],
+            allowed=_SOURCE_ALLOWED,
+        )
+    return None
+
+
+def _source_download_error(url: str, err: MiladyError) -> InvalidRequestError:
+    # The download error's own hint speaks of generated images; this one is the caller's input.
+    return InvalidRequestError(
+        f"source_image could not be read from {url}: {err.message.rstrip('.')}",
+        field="source_image",
+        value=url,
+        allowed=_SOURCE_ALLOWED,
+        hint="Pass an image URL that answers with an image, or leave source_image out.",
     )
 
 
 class _ClientBase(Generic[HttpT]):
-    """What both clients share: configuration, request checking, repr."""
+    """What both clients share: configuration, request checking and planning, repr."""
 
     _config: ClientConfig
     _http: HttpT
@@ -90,38 +108,27 @@ class _ClientBase(Generic[HttpT]):
         api_key: str | None = None,
         *,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
-        allow_unlisted_models: bool = False,
-        download_timeout: float | httpx.Timeout | None = None,
-        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
-        default_headers: dict[str, str] | None = None,
         http_client: HttpT | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
         """Configure a client.
 
         ``api_key`` defaults to MILADY_API_KEY and ``base_url`` to MILADY_BASE_URL, else
         https://cloud.milady.ai. A missing key fails on the first call, before sending.
+        ``options``: see :class:`ClientConfig` (timeouts, retries, download cap, headers).
         Pass ``http_client`` to bring your own httpx client (proxies, certificates);
         it is not closed by us.
         """
-        self._config = ClientConfig.from_arguments(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_wait=max_retry_wait,
-            allow_unlisted_models=allow_unlisted_models,
-            download_timeout=download_timeout,
-            max_download_bytes=max_download_bytes,
-            default_headers=default_headers,
-        )
+        self._config = ClientConfig.from_env(api_key, base_url, **options)
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else self._new_http()
 
     def _new_http(self) -> HttpT:
         raise NotImplementedError
+
+    @property
+    def config(self) -> ClientConfig:
+        return self._config
 
     @property
     def base_url(self) -> str:
@@ -140,52 +147,39 @@ class _ClientBase(Generic[HttpT]):
         return f"{type(self).__name__}(base_url={self._config.base_url!r}, api_key={key})"
 
     def with_options(self, **changes: Any) -> Any:
-        """A copy with some options changed, sharing this client's connection pool."""
+        """A copy with some options changed (checked as the constructor checks them), sharing the pool."""
         clone = object.__new__(type(self))
         clone._config = self._config.replace(**changes)
         clone._http = self._http
         clone._owns_http = False
         return clone
 
-    def build_request(
-        self,
-        prompt: str,
-        *,
-        model: str = DEFAULT_MODEL,
-        aspect_ratio: str = DEFAULT_ASPECT_RATIO,
-        num_images: int = DEFAULT_NUM_IMAGES,
-        style_preset: str = DEFAULT_STYLE_PRESET,
-        source_image: object = None,
-        allow_unlisted_model: bool | None = None,
-        downscale_source: bool = False,
-    ) -> GenerateImageRequest:
+    def build_request(self, prompt: str, **options: Unpack[GenerateOptions]) -> GenerateImageRequest:
         """Check every argument before anything is sent (no credit spent on bad input).
 
-        ``downscale_source`` shrinks a source image that is over the service's limit
-        instead of refusing it.
+        All problems are reported at once, in one InvalidRequestError (``.problems``).
         """
-        return GenerateImageRequest.create(
-            prompt,
-            model=model,
-            aspect_ratio=aspect_ratio,
-            num_images=num_images,
-            style_preset=style_preset,
-            source_image=source_image,
-            downscale_source=downscale_source,
-            allow_unlisted_model=self._config.allow_unlisted_models
-            if allow_unlisted_model is None
-            else allow_unlisted_model,
-        )
+        options.setdefault("allow_unlisted_model", self._config.allow_unlisted_models)
+        request = check_request(prompt, **options)
+        warn_notes(request, stacklevel=4)
+        return request
 
-    @staticmethod
-    def _chunked(template: GenerateImageRequest, count: int) -> list[GenerateImageRequest]:
-        # The source image is read and checked once, whatever the number of requests.
-        return [template.model_copy(update={"num_images": n}) for n in split_count(count)]
+    def _plan(
+        self, prompt: str, num_images: object, source_images: Sequence[object] | None, options: GenerateOptions
+    ) -> list[GenerateImageRequest]:
+        """Every request of a fan-out, checked before the first is sent: ``num_images`` per source, at most 4 each."""
+        chunks = split_count(num_images)
+        sources: Sequence[object] = [options.pop("source_image", None)] if source_images is None else source_images
+        if not sources:
+            raise InvalidRequestError(
+                "source_images is empty", field="source_image", value=[], allowed="one or more images"
+            )
+        # Each source is read and checked once, whatever the number of requests it makes.
+        templates = [self.build_request(prompt, **options, source_image=s, num_images=chunks[0]) for s in sources]
+        return [t.with_num_images(n) for t in templates for n in chunks]
 
-    def _bind(self, result: ImageGenerationResult, reader: ImageReader) -> ImageGenerationResult:
-        for image in result.images:
-            image._reader = reader
-        return result
+    def _read_local(self, image: GeneratedImage) -> bytes | None:
+        return _decoded_data_url(image.data_url) if image.data_url else None
 
 
 class MiladyClient(_ClientBase[httpx.Client]):
@@ -194,64 +188,72 @@ class MiladyClient(_ClientBase[httpx.Client]):
     def _new_http(self) -> httpx.Client:
         return httpx.Client(limits=_LIMITS, timeout=self._config.timeout)
 
-    def _reader(self) -> ImageReader:
-        return ImageReader(self._config, http=self._http)
-
-    def generate_image(
-        self,
-        prompt: str,
-        *,
-        model: str = DEFAULT_MODEL,
-        aspect_ratio: str = DEFAULT_ASPECT_RATIO,
-        num_images: int = DEFAULT_NUM_IMAGES,
-        style_preset: str = DEFAULT_STYLE_PRESET,
-        source_image: object = None,
-        allow_unlisted_model: bool | None = None,
-        downscale_source: bool = False,
-    ) -> ImageGenerationResult:
+    def generate_image(self, prompt: str, **options: Unpack[GenerateOptions]) -> ImageGenerationResult:
         """Generate 1-4 images in one request.
 
         ``source_image`` (image-to-image) may be a data URL, bytes, a file path or a
         PIL image. Fewer images than asked is partial success: see ``result.partial``.
         """
-        request = self.build_request(
-            prompt,
-            model=model,
-            aspect_ratio=aspect_ratio,
-            num_images=num_images,
-            style_preset=style_preset,
-            source_image=source_image,
-            allow_unlisted_model=allow_unlisted_model,
-            downscale_source=downscale_source,
-        )
-        return self.send(request)
+        return self.send(self.build_request(prompt, **options))
 
     def send(self, request: GenerateImageRequest) -> ImageGenerationResult:
         """Send an already checked request."""
-        result = run_sync(generate_flow(self._config, request), self._http)
-        return self._bind(result, self._reader())
+        return run_sync(generate_flow(self._config, request), self._http)
 
     def generate_images(
-        self, prompt: str, *, count: int, concurrency: int = 4, **options: Any
+        self,
+        prompt: str,
+        *,
+        num_images: int | None = None,
+        source_images: Sequence[object] | None = None,
+        concurrency: int = 4,
+        count: int | None = None,
+        **options: Unpack[GenerateOptions],
     ) -> ImageGenerationResult:
-        """Any number of images: requests of at most 4, sent concurrently (at most ``concurrency``)."""
-        requests = self._chunked(self.build_request(prompt, **options), count)
+        """Any number of images, for one source image or each of ``source_images``.
+
+        Requests of at most 4, every one checked before the first is sent, then sent
+        concurrently (at most ``concurrency``). Failed requests are kept in
+        ``result.errors``; the others' images stay usable. (``count=`` is the old name.)
+        """
+        requests = self._plan(prompt, _total(num_images, count), source_images, options)
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(requests)))) as pool:
             futures = [pool.submit(self.send, r) for r in requests]
-            parts: list[ImageGenerationResult | BaseException] = []
-            for future in futures:
-                exc = future.exception()
-                parts.append(exc if exc is not None else future.result())
-        return merge_results(parts, count)
+            parts = [f.exception() or f.result() for f in futures]
+        return merge_results(parts, sum(r.num_images for r in requests))
+
+    def read_image(self, image: GeneratedImage) -> bytes:
+        """The image's bytes: decoded from its data URL, or downloaded (capped, address-checked)."""
+        local = self._read_local(image)
+        return local if local is not None else self.read_url(image.source)
+
+    def save_image(self, image: GeneratedImage, path: str | os.PathLike[str]) -> Path:
+        """Write the image; a path without a suffix gets one from the real image type."""
+        return write_image(path, self.read_image(image))
 
     def read_images(self, result: ImageGenerationResult, *, concurrency: int = 8) -> list[bytes]:
         """All images' bytes, downloaded concurrently, in order."""
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(result.images)))) as pool:
-            return list(pool.map(lambda image: image.read(), result.images))
+            return list(pool.map(self.read_image, result.images))
 
     def read_url(self, url: str) -> bytes:
         """Download an image URL with this client's size cap, timeout and address checks."""
-        return self._reader().read(GeneratedImage.model_validate({"url": url}))
+        return run_sync(download_flow(self._config, url), self._http)
+
+    def read_source(self, value: object, *, allow_paths: bool = True) -> object:
+        """A caller's source image, ready for ``source_image=``: a web URL is downloaded (capped, checked).
+
+        ``allow_paths=False`` refuses anything that would read a file on this machine.
+        """
+        url = _web_source(value, allow_paths)
+        if url is None:
+            return value
+        try:
+            return self.read_url(url)
+        except InvalidRequestError:
+            raise
+        except MiladyError as err:
+            raise _source_download_error(url, err) from err
 
     def credits_balance(self) -> float:
         """The account's credit balance."""
@@ -274,67 +276,74 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
     def _new_http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(limits=_LIMITS, timeout=self._config.timeout)
 
-    def _reader(self) -> ImageReader:
-        return ImageReader(self._config, async_http=self._http)
-
-    async def generate_image(
-        self,
-        prompt: str,
-        *,
-        model: str = DEFAULT_MODEL,
-        aspect_ratio: str = DEFAULT_ASPECT_RATIO,
-        num_images: int = DEFAULT_NUM_IMAGES,
-        style_preset: str = DEFAULT_STYLE_PRESET,
-        source_image: object = None,
-        allow_unlisted_model: bool | None = None,
-        downscale_source: bool = False,
-    ) -> ImageGenerationResult:
+    async def generate_image(self, prompt: str, **options: Unpack[GenerateOptions]) -> ImageGenerationResult:
         """Generate 1-4 images in one request (see MiladyClient.generate_image)."""
-        build = functools.partial(
-            self.build_request,
-            prompt,
-            model=model,
-            aspect_ratio=aspect_ratio,
-            num_images=num_images,
-            style_preset=style_preset,
-            source_image=source_image,
-            allow_unlisted_model=allow_unlisted_model,
-            downscale_source=downscale_source,
-        )
+        build = functools.partial(self.build_request, prompt, **options)
         # Reading, decoding and maybe shrinking a source image takes a while: off the event loop.
-        request = build() if source_image is None else await asyncio.to_thread(build)
+        request = build() if options.get("source_image") is None else await asyncio.to_thread(build)
         return await self.send(request)
 
     async def send(self, request: GenerateImageRequest) -> ImageGenerationResult:
-        result = await run_async(generate_flow(self._config, request), self._http)
-        return self._bind(result, self._reader())
+        return await run_async(generate_flow(self._config, request), self._http)
 
     async def generate_images(
-        self, prompt: str, *, count: int, concurrency: int = 4, **options: Any
+        self,
+        prompt: str,
+        *,
+        num_images: int | None = None,
+        source_images: Sequence[object] | None = None,
+        concurrency: int = 4,
+        count: int | None = None,
+        **options: Unpack[GenerateOptions],
     ) -> ImageGenerationResult:
-        template = await asyncio.to_thread(functools.partial(self.build_request, prompt, **options))
-        requests = self._chunked(template, count)
+        """Any number of images (see MiladyClient.generate_images). Cancelling cancels every request."""
+        total = _total(num_images, count)
+        requests = await asyncio.to_thread(self._plan, prompt, total, source_images, options)
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(request: GenerateImageRequest) -> ImageGenerationResult:
             async with gate:
                 return await self.send(request)
 
-        parts = await asyncio.gather(*(one(r) for r in requests), return_exceptions=True)
-        return merge_results(parts, count)
+        tasks = [asyncio.ensure_future(one(r)) for r in requests]
+        try:
+            parts = await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            for task in tasks:
+                task.cancel()
+        return merge_results(parts, sum(r.num_images for r in requests))
+
+    async def read_image(self, image: GeneratedImage) -> bytes:
+        local = self._read_local(image)
+        return local if local is not None else await self.read_url(image.source)
+
+    async def save_image(self, image: GeneratedImage, path: str | os.PathLike[str]) -> Path:
+        data = await self.read_image(image)
+        return await asyncio.to_thread(write_image, path, data)
 
     async def read_images(self, result: ImageGenerationResult, *, concurrency: int = 8) -> list[bytes]:
         gate = asyncio.Semaphore(max(1, concurrency))
 
-        async def one(image: Any) -> bytes:
+        async def one(image: GeneratedImage) -> bytes:
             async with gate:
-                return await image.aread()  # type: ignore[no-any-return]
+                return await self.read_image(image)
 
         return list(await asyncio.gather(*(one(i) for i in result.images)))
 
     async def read_url(self, url: str) -> bytes:
         """Download an image URL with this client's size cap, timeout and address checks."""
-        return await self._reader().aread(GeneratedImage.model_validate({"url": url}))
+        return await run_async(download_flow(self._config, url), self._http)
+
+    async def read_source(self, value: object, *, allow_paths: bool = True) -> object:
+        url = _web_source(value, allow_paths)
+        if url is None:
+            return value
+        try:
+            return await self.read_url(url)
+        except InvalidRequestError:
+            raise
+        except MiladyError as err:
+            raise _source_download_error(url, err) from err
 
     async def credits_balance(self) -> float:
         return await run_async(balance_flow(self._config), self._http)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -93,12 +93,15 @@ class InvalidRequestError(MiladyError):
         field: str | None = None,
         value: object = None,
         allowed: object = None,
+        problems: Sequence[Any] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
         self.field = field
         self.value = value
         self.allowed = allowed
+        #: Every bad field (``request.FieldProblem``) when the input was checked before sending.
+        self.problems = list(problems)
 
 
 class AuthenticationError(MiladyError):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from .catalogue import SOURCE_IMAGE_MAX_CHARS
 from .errors import ImageDownloadError, InvalidRequestError
 
 if TYPE_CHECKING:
@@ -100,14 +101,8 @@ def _source_error(message: str, value: object) -> InvalidRequestError:
         field="source_image",
         value=value,
         allowed="a data:image/...;base64 URL, image bytes, a file path or a PIL image "
-        f"(at most {_max_chars():,} characters once encoded)",
+        f"(at most {SOURCE_IMAGE_MAX_CHARS:,} characters once encoded)",
     )
-
-
-def _max_chars() -> int:
-    from .schema import SOURCE_IMAGE_MAX_CHARS
-
-    return SOURCE_IMAGE_MAX_CHARS
 
 
 def _check_image_bytes(data: bytes, label: str) -> str:
@@ -150,7 +145,7 @@ def to_source_data_url(
     The bytes must decode as an image. When the data URL would exceed the service's
     limit it is refused, or downscaled when ``downscale`` is true.
     """
-    limit = _max_chars() if max_chars is None else max_chars
+    limit = SOURCE_IMAGE_MAX_CHARS if max_chars is None else max_chars
     if isinstance(source, str) and source.startswith("data:"):
         try:
             label, data = decode_data_url(source)

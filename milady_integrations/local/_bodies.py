@@ -14,7 +14,6 @@ from http import HTTPStatus
 from typing import Any, cast
 
 from ..schema import (
-    ASPECT_RATIO_PROMPT_WORDS,
     ASPECT_RATIOS,
     DEFAULT_ASPECT_RATIO,
     DEFAULT_MODEL,
@@ -24,12 +23,11 @@ from ..schema import (
     NUM_IMAGES_MIN,
     PROMPT_MAX_CHARS,
     SOURCE_IMAGE_MAX_CHARS,
-    STYLE_PRESET_PROMPT_WORDS,
     STYLE_PRESETS,
     StylePreset,
-    enhanced_prompt,
     service_length,
 )
+from ._prompt import ASPECT_RATIO_PROMPT_WORDS, STYLE_PRESET_PROMPT_WORDS, enhanced_prompt
 from ._faults import ForcedStatus
 from ._ratelimit import RateDecision
 

@@ -139,11 +139,9 @@ def node_class(pack: types.ModuleType) -> type:
 
 @pytest.fixture
 def no_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pack: types.ModuleType) -> Path:
-    """Point the config file lookup at an empty folder (a developer's real file must not count)."""
-    from comfyui_nodes import _settings
-
+    """Name a config file in an empty folder (a developer's real file must not count), as a user can."""
     path = tmp_path / "milady_config.json"
-    monkeypatch.setattr(_settings, "config_paths", lambda: (path,))
+    monkeypatch.setenv("MILADY_CONFIG", str(path))
     return path
 
 
@@ -156,11 +154,9 @@ def milady_env(monkeypatch: pytest.MonkeyPatch, server: LocalServer, no_config_f
 
 
 @pytest.fixture
-def no_retries(monkeypatch: pytest.MonkeyPatch, pack: types.ModuleType) -> None:
-    """Retried statuses (429, 5xx) answer on the first try, so each test sees the status itself."""
-    from comfyui_nodes import _run
-
-    monkeypatch.setattr(_run, "MAX_RETRIES", 0)
+def no_retries(no_config_file: Path) -> None:
+    """Retried statuses answer on the first try, so each test sees the status itself (a config file setting)."""
+    no_config_file.write_text('{"max_retries": 0}')
 
 
 def default_inputs(**changes: Any) -> dict[str, Any]:

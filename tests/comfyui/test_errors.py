@@ -120,7 +120,7 @@ async def test_one_failed_source_keeps_the_others(
     milady_env.faults.force_status(500)
     images, *_ = await node_class().generate(**inputs(source_image=torch.rand(2, 16, 16, 3)))
     assert images.shape[0] == 1  # the paid image of the other source is not thrown away
-    assert "a source image failed: Image generation failed (HTTP 500)" in comfy.text_lines[-1]
+    assert "a request failed: Image generation failed (HTTP 500)" in comfy.text_lines[-1]
 
 
 async def test_all_sources_failing_raises(

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from milady_integrations.local import IMAGE_SIZES, LocalServer
-from milady_integrations.schema import enhanced_prompt
+from milady_integrations.local._prompt import enhanced_prompt
 
 
 def _check_images(images: Any, count: int, size: tuple[int, int]) -> None:
@@ -51,7 +51,7 @@ async def test_four_images_in_one_batch_with_progress(
     # The bar advances once per image, on this node.
     assert [u[:2] for u in comfy.bar_updates] == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert {u[2] for u in comfy.bar_updates} == {"7"}
-    assert comfy.text_lines[0].startswith("Milady: generating 4 images with google/gemini-2.5-flash-image: 0 s")
+    assert comfy.text_lines[0].startswith("Milady: Generating 4 images with google/gemini-2.5-flash-image: 0 s")
     assert comfy.text_lines[-1].startswith("Milady: 4 images in ")
     assert {node_id for _, node_id in comfy.texts} == {"7"}
 
@@ -61,7 +61,7 @@ async def test_progress_text_shows_elapsed_time_while_waiting(
 ) -> None:
     milady_env.faults.update(latency=2.5)
     await node_class().generate(**inputs())
-    waiting = [t for t in comfy.text_lines if t.startswith("Milady: generating")]
+    waiting = [t for t in comfy.text_lines if t.startswith("Milady: Generating")]
     assert [t.rsplit(": ", 1)[1] for t in waiting][:3] == ["0 s", "1 s", "2 s"]
 
 
@@ -108,7 +108,7 @@ async def test_partial_success_returns_what_came_back_and_says_so(
     milady_env.faults.update(fail_images=1)
     images, *_ = await node_class().generate(**inputs(num_images=3))
     assert images.shape[0] == 2
-    assert "2 of 3 images returned" in comfy.text_lines[-1]
+    assert "Asked for 3 images, the service returned 2" in comfy.text_lines[-1]
 
 
 async def test_a_transient_503_is_retried(node_class: type, inputs: Any, milady_env: LocalServer) -> None:

@@ -10,7 +10,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from milady_integrations import schema
+from milady_integrations import InvalidRequestError, schema
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -118,8 +118,8 @@ def test_source_image_is_an_optional_image_and_there_is_no_key_widget(node_class
 
 def _core_message(prompt: Any) -> str:
     try:
-        schema.validate_prompt(prompt)
-    except schema.InvalidRequestError as err:
+        schema.check_request(prompt)
+    except InvalidRequestError as err:
         return str(err)
     raise AssertionError("expected the core to refuse")
 

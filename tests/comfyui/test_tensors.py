@@ -24,7 +24,7 @@ def tensors(pack: Any) -> Any:
 async def _served(server: LocalServer, aspect_ratio: str) -> Image.Image:
     async with AsyncMiladyClient(server.api_key, base_url=server.base_url) as client:
         result = await client.generate_image("a tower", aspect_ratio=aspect_ratio)
-        return decode_image(await result.images[0].aread())
+        return decode_image(await client.read_image(result.images[0]))
 
 
 async def test_images_of_different_sizes_are_letterboxed_into_the_first(tensors: Any, server: LocalServer) -> None:
@@ -71,10 +71,10 @@ def test_sources_become_png_data_urls_without_losing_pixels(tensors: Any) -> Non
 
 
 def test_a_source_over_the_limit_is_downscaled_to_fit(tensors: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from milady_integrations import schema
+    from milady_integrations import images
 
     limit = 60_000
-    monkeypatch.setattr(schema, "SOURCE_IMAGE_MAX_CHARS", limit)
+    monkeypatch.setattr(images, "SOURCE_IMAGE_MAX_CHARS", limit)
     (url,) = tensors.source_data_urls(torch.rand(1, 200, 300, 3))  # noise: about 240 kB as PNG
     assert len(url) <= limit
     picture = decode_image(decode_data_url(url)[1])

@@ -32,7 +32,7 @@ from milady_integrations import (
     UnexpectedResponseError,
 )
 from milady_integrations.local import IMAGE_SIZES, LocalServer, ServerConfig
-from milady_integrations.schema import STYLE_PRESET_PROMPT_WORDS, enhanced_prompt
+from milady_integrations.local._prompt import STYLE_PRESET_PROMPT_WORDS, enhanced_prompt
 
 
 def generate_count(server: LocalServer) -> int:

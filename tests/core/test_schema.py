@@ -14,13 +14,13 @@ from milady_integrations import (
     STYLE_PRESETS,
     GenerateImageRequest,
     InvalidRequestError,
+    MiladyClient,
     MiladyWarning,
 )
 from milady_integrations.schema import (
     ASPECT_RATIO_DESCRIPTIONS,
     MODEL_INFO,
     STYLE_PRESET_DESCRIPTIONS,
-    enhanced_prompt,
     parse_generation_body,
 )
 
@@ -104,9 +104,11 @@ def test_unlisted_model_needs_explicit_opt_in() -> None:
 
 
 def test_retired_model_warns_that_the_service_swaps_it() -> None:
+    request = GenerateImageRequest.create("a fox", model="openai/gpt-5-nano")
+    assert "gemini-2.5" in request.notes[0]  # as data, for faces to word
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        GenerateImageRequest.create("a fox", model="openai/gpt-5-nano")
+        MiladyClient(api_key="a-test-key").build_request("a fox", model="openai/gpt-5-nano")
     assert any(issubclass(w.category, MiladyWarning) and "gemini-2.5" in str(w.message) for w in caught)
 
 
@@ -142,15 +144,6 @@ def test_too_large_source_is_refused_or_downscaled() -> None:
 def test_repr_does_not_dump_megabytes_of_base64() -> None:
     request = GenerateImageRequest.create("x", source_image=png_bytes((400, 400)))
     assert len(repr(request)) < 300
-
-
-def test_enhanced_prompt_is_what_the_service_builds() -> None:
-    assert enhanced_prompt("a fox", style_preset="origami", aspect_ratio="16:9") == (
-        "Generate an image: a fox in an origami paper-folding style, wide landscape composition"
-    )
-    assert enhanced_prompt("a fox", image_to_image=True) == (
-        "Using the provided image as a reference, generate a new image: a fox, square composition"
-    )
 
 
 def test_both_response_shapes_parse() -> None:

@@ -6,6 +6,8 @@ from that file rather than written again.
 
 from __future__ import annotations
 
+import json
+
 import functools
 import importlib.util
 import inspect
@@ -168,22 +170,17 @@ def node(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LocalServer, c
     Its client gets short timeouts and a small download cap (options a user could set
     on the client), so the slow faults end in seconds.
     """
-    from comfyui_nodes import MiladyGenerateImage, _run, _settings
+    from comfyui_nodes import MiladyGenerateImage
 
-    monkeypatch.setattr(_settings, "config_paths", lambda: (tmp_path / "milady_config.json",))
+    config = tmp_path / "milady_config.json"
+    config.write_text(
+        json.dumps(
+            {"max_retries": FACE_RETRIES, "timeout": 1.0, "download_timeout": 1.0, "max_download_bytes": 5_000_000}
+        )
+    )
+    monkeypatch.setenv("MILADY_CONFIG", str(config))
     monkeypatch.setenv("MILADY_API_KEY", server.api_key)
     monkeypatch.setenv("MILADY_BASE_URL", server.base_url)
-    monkeypatch.setattr(_run, "MAX_RETRIES", FACE_RETRIES)
-    monkeypatch.setattr(
-        _run,
-        "AsyncMiladyClient",
-        functools.partial(
-            AsyncMiladyClient,
-            timeout=httpx.Timeout(1.0, connect=2.0),
-            download_timeout=httpx.Timeout(1.0, connect=2.0),
-            max_download_bytes=5_000_000,
-        ),
-    )
     return MiladyGenerateImage()
 
 

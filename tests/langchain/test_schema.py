@@ -11,6 +11,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from langchain_tool import MiladyCreditsTool, MiladyImageGenerationTool
 from milady_integrations.schema import (
+    FIELDS,
     ASPECT_RATIO_DESCRIPTIONS,
     ASPECT_RATIOS,
     DEFAULT_ASPECT_RATIO,
@@ -49,7 +50,7 @@ def test_choices_and_limits_are_the_shared_schema(parameters: Any) -> None:
     schema = parameters(MiladyImageGenerationTool(**OFFLINE))
     props = schema["properties"]
     assert schema["required"] == ["prompt"]
-    assert list(props) == ["prompt", "style_preset", "aspect_ratio", "model", "num_images", "source_image"]
+    assert list(props) == list(FIELDS)
     assert tuple(props["style_preset"]["enum"]) == STYLE_PRESETS
     assert tuple(props["aspect_ratio"]["enum"]) == ASPECT_RATIOS
     assert tuple(props["model"]["enum"]) == MODELS

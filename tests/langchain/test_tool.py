@@ -77,7 +77,7 @@ async def test_partial_success_says_how_many_of_how_many(
     message = await call(make_tool(), kind_sync_async, {"prompt": "a red fox", "num_images": 3})
     assert message.status == "success"
     assert message.content.startswith("Generated 2 of 3 requested images")
-    assert "only returned images are billed" in message.text
+    assert "billed only for those" in message.text
     assert message.artifact["partial"] is True
     assert (message.artifact["requested"], message.artifact["returned"]) == (3, 2)
 

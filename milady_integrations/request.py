@@ -1,0 +1,364 @@
+"""What a user can set: the request's fields, declared once, and their checks.
+
+``FIELDS`` is the one declaration every face derives its inputs from (CLI flags, batch
+lines, tool arguments, node inputs, form fields). ``check_request`` judges every field
+at once and reports all problems as data (:class:`FieldProblem`), which each face words
+in its own terms (a CLI flag, an argument name, a node input).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict, cast
+
+from .catalogue import (
+    ASPECT_RATIO_DESCRIPTIONS,
+    ASPECT_RATIOS,
+    DEFAULT_ASPECT_RATIO,
+    DEFAULT_MODEL,
+    DEFAULT_NUM_IMAGES,
+    DEFAULT_STYLE_PRESET,
+    MODELS,
+    NUM_IMAGES_MAX,
+    NUM_IMAGES_MIN,
+    PROMPT_MAX_CHARS,
+    RETIRED_MODELS,
+    SOURCE_IMAGE_MAX_CHARS,
+    STYLE_PRESET_DESCRIPTIONS,
+    STYLE_PRESETS,
+    AspectRatio,
+    StylePreset,
+)
+from .errors import InvalidRequestError, MiladyWarning
+
+__all__ = [
+    "FIELDS",
+    "FIELD_DESCRIPTIONS",
+    "FIELD_LABELS",
+    "FieldProblem",
+    "FieldSpec",
+    "GenerateImageRequest",
+    "GenerateOptions",
+    "check_request",
+    "field_problems",
+    "service_length",
+]
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One user-settable field: its names, words, default and what it allows."""
+
+    name: str
+    wire: str
+    label: str
+    description: str
+    default: Any
+    choices: tuple[str, ...] | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int | None = None
+
+
+def _listing(table: Mapping[str, str]) -> str:
+    return ", ".join(f"{key} ({text})" for key, text in table.items())
+
+
+#: In the order forms show them (ComfyUI saves widget values by position: never reorder).
+FIELDS: dict[str, FieldSpec] = {
+    spec.name: spec
+    for spec in (
+        FieldSpec(
+            "prompt",
+            "prompt",
+            "Prompt",
+            "What the image should show: subject, style, lighting and composition. "
+            f"1 to {PROMPT_MAX_CHARS} characters.",
+            None,
+            max_length=PROMPT_MAX_CHARS,
+        ),
+        FieldSpec("model", "model", "Model", f"Image model to use. Default: {DEFAULT_MODEL}.", DEFAULT_MODEL, MODELS),
+        FieldSpec(
+            "aspect_ratio",
+            "aspectRatio",
+            "Aspect ratio",
+            f"Shape of the image: {_listing(ASPECT_RATIO_DESCRIPTIONS)}.",
+            DEFAULT_ASPECT_RATIO,
+            ASPECT_RATIOS,
+        ),
+        FieldSpec(
+            "style_preset",
+            "stylePreset",
+            "Style preset",
+            f"Style words the service adds to the prompt: {_listing(STYLE_PRESET_DESCRIPTIONS)}.",
+            DEFAULT_STYLE_PRESET,
+            STYLE_PRESETS,
+        ),
+        FieldSpec(
+            "num_images",
+            "numImages",
+            "Number of images",
+            f"How many images to generate in one request, {NUM_IMAGES_MIN} to {NUM_IMAGES_MAX}; each is billed.",
+            DEFAULT_NUM_IMAGES,
+            minimum=NUM_IMAGES_MIN,
+            maximum=NUM_IMAGES_MAX,
+        ),
+        FieldSpec(
+            "source_image",
+            "sourceImage",
+            "Source image",
+            "Optional image to transform (image-to-image), as a data:image/...;base64 URL "
+            f"of at most {SOURCE_IMAGE_MAX_CHARS:,} characters.",
+            None,
+            max_length=SOURCE_IMAGE_MAX_CHARS,
+        ),
+    )
+}
+
+FIELD_DESCRIPTIONS: dict[str, str] = {name: spec.description for name, spec in FIELDS.items()}
+FIELD_LABELS: dict[str, str] = {name: spec.label for name, spec in FIELDS.items()}
+
+
+class GenerateOptions(TypedDict, total=False):
+    """Keyword arguments of ``generate_image`` beside the prompt (type-checker view of ``FIELDS``)."""
+
+    model: str
+    aspect_ratio: AspectRatio | str
+    num_images: int
+    style_preset: StylePreset | str
+    #: A data URL, raw bytes, a file path or a PIL image.
+    source_image: Any
+    #: Send a model id this library does not know (the service silently swaps unknown names).
+    allow_unlisted_model: bool
+    #: Shrink a source image over the service's limit instead of refusing it.
+    downscale_source: bool
+
+
+#: Options that steer the checks rather than being sent.
+CHECK_FLAGS = ("allow_unlisted_model", "downscale_source")
+
+if set(GenerateOptions.__annotations__) != set(FIELDS) - {"prompt"} | set(CHECK_FLAGS):  # pragma: no cover
+    raise RuntimeError("GenerateOptions must name exactly the fields of FIELDS (less prompt) and CHECK_FLAGS")
+
+
+# ---------------------------------------------------------------- problems, as data
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One bad field: which, what value, what is allowed, and why, worded without the field's name.
+
+    ``text(name)`` words it for a face: ``name`` is what the user typed (``--style``,
+    ``style_preset``); ``unlisted`` how that face lets a newer model through.
+    """
+
+    field: str
+    value: object
+    allowed: object
+    reason: str
+    shows_value: bool = True
+
+    def text(self, name: str | None = None, *, assign: str = "=", unlisted: str = "pass allow_unlisted_model=True") -> str:
+        subject = name or self.field
+        if self.shows_value:
+            subject = f"{subject}{assign}{_shown(self.value)}"
+        return f"{subject} {self.reason.format(unlisted=unlisted)}"
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:50]}...{text[-6:]}"
+
+
+def problems_error(problems: list[FieldProblem], names: Mapping[str, str] | None = None, **wording: str) -> InvalidRequestError:
+    """One error carrying every problem; its message words each with ``names`` (field -> what the user typed)."""
+    names = names or {}
+    message = "; ".join(p.text(names.get(p.field), **wording) for p in problems)
+    first = problems[0]
+    return InvalidRequestError(message, field=first.field, value=first.value, allowed=first.allowed, problems=problems)
+
+
+# What JavaScript's String.prototype.trim removes: the service judges blankness with it.
+JS_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
+def service_length(text: str) -> int:
+    """Length as the service counts it (JavaScript's ``length``): UTF-16 code units, an emoji counts 2."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
+
+
+def _prompt_problem(prompt: object) -> FieldProblem | None:
+    allowed = f"1 to {PROMPT_MAX_CHARS} characters"
+    if not isinstance(prompt, str):
+        reason = f"must be a string of {allowed}, got {type(prompt).__name__}"
+        return FieldProblem("prompt", prompt, allowed, reason, shows_value=False)
+    if not prompt.strip(JS_WHITESPACE):
+        reason = f"is empty: describe the image in {allowed} (not only spaces)"
+        return FieldProblem("prompt", prompt, allowed, reason, shows_value=False)
+    length = service_length(prompt)
+    if length > PROMPT_MAX_CHARS:
+        reason = (
+            f"has {length} characters as the service counts them (emoji count 2): "
+            f"the most allowed is {PROMPT_MAX_CHARS}"
+        )
+        return FieldProblem("prompt", prompt[:40] + "...", allowed, reason, shows_value=False)
+    return None
+
+
+def _choice_problem(spec: FieldSpec, value: object) -> FieldProblem | None:
+    assert spec.choices is not None
+    if isinstance(value, str) and value in spec.choices:
+        return None
+    return FieldProblem(spec.name, value, spec.choices, f"is not allowed: choose one of {', '.join(spec.choices)}")
+
+
+def _model_problem(model: object, allow_unlisted: bool) -> FieldProblem | None:
+    if isinstance(model, str) and model.strip() and (model in MODELS or model in RETIRED_MODELS or allow_unlisted):
+        return None
+    if not isinstance(model, str) or not model.strip():
+        return _choice_problem(FIELDS["model"], model)
+    reason = (
+        f"is not a known model: choose one of {', '.join(MODELS)}, or {{unlisted}} for a model newer "
+        "than this library (the service silently uses its default for names it does not know)"
+    )
+    return FieldProblem("model", model, MODELS, reason)
+
+
+def _num_images_problem(value: object) -> FieldProblem | None:
+    # bool is an int subclass; True must not silently mean one image.
+    if not isinstance(value, bool) and isinstance(value, int) and NUM_IMAGES_MIN <= value <= NUM_IMAGES_MAX:
+        return None
+    reason = f"is not allowed: it must be a whole number from {NUM_IMAGES_MIN} to {NUM_IMAGES_MAX}"
+    return FieldProblem("num_images", value, f"{NUM_IMAGES_MIN}..{NUM_IMAGES_MAX}", reason)
+
+
+def _source_image(value: object, downscale: bool) -> tuple[str | None, FieldProblem | None]:
+    if value is None:
+        return None, None
+    from .images import to_source_data_url
+
+    try:
+        return to_source_data_url(value, downscale=downscale), None
+    except InvalidRequestError as err:
+        reason = err.message.removeprefix("source_image ")
+        return None, FieldProblem("source_image", err.value, err.allowed, reason, shows_value=False)
+
+
+def field_problems(
+    values: Mapping[str, object],
+    *,
+    allow_unlisted_model: bool = False,
+    check_source: bool = True,
+    downscale_source: bool = True,
+) -> list[FieldProblem]:
+    """Every problem of ``values`` (missing fields take their defaults), in ``FIELDS`` order; [] when all is well.
+
+    ``check_source=False`` skips reading the source image (a face checks it where it can).
+    """
+    merged = {name: values.get(name, spec.default) for name, spec in FIELDS.items()}
+    found = [
+        _prompt_problem(merged["prompt"]),
+        _model_problem(merged["model"], allow_unlisted_model),
+        _choice_problem(FIELDS["aspect_ratio"], merged["aspect_ratio"]),
+        _choice_problem(FIELDS["style_preset"], merged["style_preset"]),
+        _num_images_problem(merged["num_images"]),
+        _source_image(merged["source_image"], downscale_source)[1] if check_source else None,
+    ]
+    return [problem for problem in found if problem is not None]
+
+
+# ---------------------------------------------------------------- the request
+
+
+@dataclass(frozen=True)
+class GenerateImageRequest:
+    """A checked request, ready to send. Build it with :func:`check_request` (or ``create``)."""
+
+    prompt: str
+    model: str = DEFAULT_MODEL
+    aspect_ratio: str = DEFAULT_ASPECT_RATIO
+    num_images: int = DEFAULT_NUM_IMAGES
+    style_preset: str = DEFAULT_STYLE_PRESET
+    #: The source image as a checked data URL, or None for text-to-image.
+    source_image: str | None = None
+    #: Things the user should know before spending (a retired model); not sent.
+    notes: tuple[str, ...] = dataclasses.field(default=(), compare=False)
+
+    @classmethod
+    def create(cls, prompt: object, **options: Any) -> GenerateImageRequest:
+        """Same as :func:`check_request`: validate every field, all problems in one error."""
+        return check_request(prompt, **options)
+
+    def with_num_images(self, num_images: int) -> GenerateImageRequest:
+        return dataclasses.replace(self, num_images=num_images)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON body the service expects (camelCase, unset source omitted)."""
+        body = {spec.wire: getattr(self, name) for name, spec in FIELDS.items()}
+        if body["sourceImage"] is None:
+            del body["sourceImage"]
+        return body
+
+    def __repr__(self) -> str:
+        # A multi-megabyte data URL makes reprs and logs unreadable.
+        source = self.source_image
+        if source is not None and len(source) > 64:
+            source = f"{source[:40]}...<{len(source)} chars>"
+        fields = ", ".join(
+            f"{name}={source if name == 'source_image' else getattr(self, name)!r}" for name in FIELDS
+        )
+        return f"GenerateImageRequest({fields})"
+
+
+def check_request(
+    prompt: object,
+    *,
+    allow_unlisted_model: bool = False,
+    downscale_source: bool = False,
+    names: Mapping[str, str] | None = None,
+    **fields: object,
+) -> GenerateImageRequest:
+    """Validate every field; raise one InvalidRequestError listing ALL problems (nothing is sent).
+
+    ``source_image`` may be a data URL, raw bytes, a file path or a PIL image; one over
+    the service's limit is refused, or shrunk when ``downscale_source`` is true.
+    ``names`` words the message for a face (``{"style_preset": "--style"}``).
+    """
+    unknown = set(fields) - set(FIELDS)
+    if unknown:
+        raise TypeError(f"unknown request field(s): {', '.join(sorted(unknown))}")
+    values: dict[str, object] = {name: fields.get(name, spec.default) for name, spec in FIELDS.items()}
+    values["prompt"] = prompt
+    problems = field_problems(values, allow_unlisted_model=allow_unlisted_model, check_source=False)
+    source_url, source_problem = _source_image(values["source_image"], downscale_source)
+    if source_problem is not None:
+        problems.append(source_problem)
+    if problems:
+        raise problems_error(problems, names)
+    model = cast(str, values["model"])
+    notes: tuple[str, ...] = ()
+    if model in RETIRED_MODELS:
+        notes = (
+            f"model {model!r} is no longer served: the service generates with "
+            f"{RETIRED_MODELS[model]!r} instead and bills for it",
+        )
+    return GenerateImageRequest(
+        prompt=cast(str, prompt),
+        model=model,
+        aspect_ratio=cast(str, values["aspect_ratio"]),
+        num_images=cast(int, values["num_images"]),
+        style_preset=cast(str, values["style_preset"]),
+        source_image=source_url,
+        notes=notes,
+    )
+
+
+def warn_notes(request: GenerateImageRequest, stacklevel: int = 3) -> None:
+    """Raise the request's notes as MiladyWarning, for Python callers."""
+    for note in request.notes:
+        warnings.warn(note, MiladyWarning, stacklevel=stacklevel)

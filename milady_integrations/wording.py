@@ -1,0 +1,90 @@
+"""The words every face shows besides errors: counts, labels, progress and outcomes.
+
+Errors have their own table (``errors.py``); everything else a person or an agent
+reads about a generation is worded here once.
+"""
+
+from __future__ import annotations
+
+from .catalogue import ASPECT_RATIO_DESCRIPTIONS, MODEL_INFO, NUM_IMAGES_MAX, NUM_IMAGES_MIN, STYLE_PRESET_DESCRIPTIONS
+from .results import ImageGenerationResult
+
+__all__ = [
+    "GENERATE_TOOL_DESCRIPTION",
+    "agent_summary", "choice_label", "model_label", "outcome_line", "plural", "waiting_line"]
+
+
+#: What an agent framework tells a model about the image tool (LangChain, MCP).
+GENERATE_TOOL_DESCRIPTION = (
+    "Generate images from a text description (text-to-image), or a new image from a source image "
+    "(image-to-image), and get back their URLs. Use it whenever the user asks for a picture, photo, "
+    "illustration, drawing, logo, icon or any other visual. Write a detailed prompt: subject, "
+    "setting, lighting, composition. style_preset adds style words to the prompt: "
+    + "; ".join(f"{k} = {v.lower()}" for k, v in STYLE_PRESET_DESCRIPTIONS.items())
+    + ". aspect_ratio sets the image's shape: "
+    + "; ".join(f"{k} = {v.lower()}" for k, v in ASPECT_RATIO_DESCRIPTIONS.items())
+    + f". {NUM_IMAGES_MIN} to {NUM_IMAGES_MAX} images per call, each billed: ask for more than one "
+    "only when the user wants options. The answer lists each image's URL; show them to the user."
+)
+
+
+def plural(count: int, word: str) -> str:
+    """``plural(1, "image")`` -> "1 image"; ``plural(3, "image")`` -> "3 images"."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def model_label(model: str) -> str:
+    """``google/gemini-3-pro-image · Medium, Higher quality``; an unlisted id stays as it is."""
+    info = MODEL_INFO.get(model)  # type: ignore[call-overload]
+    return f"{model} · {info.speed}, {info.best_for}" if info is not None else model
+
+
+_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "aspect_ratio": dict(ASPECT_RATIO_DESCRIPTIONS),
+    "style_preset": dict(STYLE_PRESET_DESCRIPTIONS),
+}
+
+
+def choice_label(field: str, value: str) -> str:
+    """What a dropdown shows for a choice: ``16:9 · Wide landscape``."""
+    if field == "model":
+        return model_label(value)
+    description = _DESCRIPTIONS.get(field, {}).get(value)
+    return f"{value} · {description}" if description else value
+
+
+def waiting_line(count: int, model: str, elapsed: float, expected: float | None = None) -> str:
+    """``Generating 4 images with <model>: 12 s (~8 s left)``."""
+    line = f"Generating {plural(count, 'image')} with {model}: {elapsed:.0f} s"
+    if expected is not None and expected > elapsed:
+        line += f" (~{expected - elapsed:.0f} s left)"
+    return line
+
+
+def outcome_line(result: ImageGenerationResult, elapsed: float | None = None) -> str:
+    """What a generation came to, in one line: count, time, cost, partial success, failed parts."""
+    parts = [plural(result.returned, "image") + (f" in {elapsed:.0f} s" if elapsed is not None else "")]
+    if result.cost is not None:
+        parts.append(f"billed {result.cost:g} credits")
+    if result.partial:
+        parts.append(result.partial_note.rstrip("."))
+    parts += [f"a request failed: {error}" for error in result.errors]
+    return "; ".join(parts)
+
+
+def agent_summary(result: ImageGenerationResult, *, style_preset: str, aspect_ratio: str) -> str:
+    """A few lines for a model: how many images of how many, where they are, the service's text. Never base64."""
+    noun = "image" if result.requested == 1 else "images"
+    details = [d for d in (result.model, f"style {style_preset}", f"aspect ratio {aspect_ratio}") if d]
+    lines = [f"Generated {result.returned} of {result.requested} requested {noun} ({', '.join(details)})."]
+    if result.partial:
+        lines.append(result.partial_note)
+    if result.cost is not None:
+        lines.append(f"Billed: {result.cost:g} credits.")
+    for number, image in enumerate(result.images, start=1):
+        where = image.url or f"inline image {number} (not a URL): the service could not store it; the application holds its bytes"
+        lines.append(f"Image {number}: {where}")
+    lines += [f"A request failed: {error}" for error in result.errors]
+    if result.text:
+        lines.append(f"Service text: {result.text}")
+    return "\n".join(lines)
