@@ -25,7 +25,9 @@ SOURCE_IMAGE_TOOLTIP = (
 def _tooltip(spec: FieldSpec) -> str:
     if spec.name != "model":
         return spec.description
-    return "\n".join([spec.description, *(f"{m}: {i.provider}, {i.speed.lower()}, {i.best_for}" for m, i in MODEL_INFO.items())])
+    return "\n".join(
+        [spec.description, *(f"{m}: {i.provider}, {i.speed.lower()}, {i.best_for}" for m, i in MODEL_INFO.items())]
+    )
 
 
 def _widget(spec: FieldSpec) -> tuple[Any, dict[str, Any]]:

@@ -16,8 +16,9 @@ from typing import Any
 
 from milady_integrations import AsyncMiladyClient, GenerateImageRequest, InvalidRequestError
 from milady_integrations.images import suffix_for, write_image
-
-from ._choices import DEFAULTS, FIELDS
+from milady_integrations.request import field_problems
+from milady_integrations.results import ImageGenerationResult
+from milady_integrations.wording import waiting_line
 
 #: Called with a fraction (0..1) and a description, like ``gr.Progress``.
 ProgressFn = Callable[..., Any]
@@ -26,24 +27,12 @@ ProgressFn = Callable[..., Any]
 _WAIT_CEILING = 0.9
 _WAIT_TIME_CONSTANT = 12.0
 _TICK_SECONDS = 0.5
+_SOURCE_ALLOWED = "an uploaded image or a data URL"
 
 
 def _whole(value: object) -> object:
-    # Sliders and JSON clients send 3.0 for 3; anything else is left for the validator to name.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _refuse_source(value: object) -> InvalidRequestError:
-    shown = str(value)[:200]
-    return InvalidRequestError(
-        f"source_image={shown!r} is not allowed: upload the image (or send a data:image/... URL); "
-        "files already on the server cannot be named",
-        field="source_image",
-        value=shown,
-        allowed="an uploaded image or a data URL",
-    )
+    # Sliders and JSON clients send 3.0 for 3; anything else is left for the core to name.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def source_of(payload: object, uploads: str | Path) -> str | None:
@@ -54,56 +43,47 @@ def source_of(payload: object, uploads: str | Path) -> str | None:
     """
     if payload is None or payload == "":
         return None
-    candidate: object = payload
-    if isinstance(payload, Mapping):
-        candidate = payload.get("path") or payload.get("url")
+    candidate = payload.get("path") or payload.get("url") if isinstance(payload, Mapping) else payload
     if isinstance(candidate, str) and candidate.startswith("data:"):
         return candidate
-    if isinstance(candidate, str) and candidate:
-        path = Path(candidate).resolve()
-        if path.is_relative_to(Path(uploads).resolve()):
-            return str(path)
-    raise _refuse_source(candidate)
+    if isinstance(candidate, str) and candidate and Path(candidate).resolve().is_relative_to(Path(uploads).resolve()):
+        return str(Path(candidate).resolve())
+    shown = str(candidate)[:200]
+    raise InvalidRequestError(
+        f"source_image={shown!r} is not allowed: upload the image (or send a data:image/... URL); "
+        "files already on the server cannot be named",
+        field="source_image",
+        value=shown,
+        allowed=_SOURCE_ALLOWED,
+    )
+
+
+def field_errors(values: Mapping[str, object], *, uploads: str | Path) -> dict[str, str]:
+    """Every invalid field with the core's own words, so all problems show at once."""
+    errors: dict[str, str] = {}
+    try:
+        source = source_of(values.get("source_image"), uploads)
+    except InvalidRequestError as err:
+        errors["source_image"], source = str(err), None
+    options = {**values, "num_images": _whole(values.get("num_images")), "source_image": source}
+    errors.update({p.field: p.text() for p in field_problems(options)})
+    return errors
 
 
 def build_request(
     client: AsyncMiladyClient, values: Mapping[str, object], *, uploads: str | Path
 ) -> GenerateImageRequest:
-    """The checked request for the block's raw input values (keys: ``FIELDS``)."""
-    source = source_of(values.get("source_image"), uploads)
-    return client.build_request(
-        values["prompt"],  # type: ignore[arg-type]
-        model=values["model"],  # type: ignore[arg-type]
-        aspect_ratio=values["aspect_ratio"],  # type: ignore[arg-type]
-        num_images=_whole(values["num_images"]),  # type: ignore[arg-type]
-        style_preset=values["style_preset"],  # type: ignore[arg-type]
-        source_image=source,
-        # A photo from a phone may be larger than the service takes: shrink it rather than refuse.
-        downscale_source=True,
-    )
+    """The checked request for the block's raw input values."""
+    options: dict[str, Any] = {**values, "num_images": _whole(values.get("num_images"))}
+    options["source_image"] = source_of(values.get("source_image"), uploads)
+    # A photo from a phone may be larger than the service takes: shrink it rather than refuse.
+    return client.build_request(**options, downscale_source=True)
 
 
-def field_errors(
-    client: AsyncMiladyClient, values: Mapping[str, object], *, uploads: str | Path
-) -> dict[str, InvalidRequestError]:
-    """Every invalid field with the core's own message, so all problems show at once."""
-    errors: dict[str, InvalidRequestError] = {}
-    for field in FIELDS:
-        # Each field alone, beside known-good values, through the core's validators.
-        probe: dict[str, object] = {"prompt": "x", "source_image": None, **DEFAULTS}
-        probe[field] = values.get(field)
-        try:
-            build_request(client, probe, uploads=uploads)
-        except InvalidRequestError as err:
-            errors[field] = err
-    return errors
-
-
-async def _creep(progress: ProgressFn, label: str, started: float) -> None:
+async def _creep(progress: ProgressFn, label: Callable[[float], str], started: float) -> None:
     while True:
         waited = time.monotonic() - started
-        fraction = _WAIT_CEILING * (1 - math.exp(-waited / _WAIT_TIME_CONSTANT))
-        progress(fraction, desc=f"{label} ({waited:.0f} s)")
+        progress(_WAIT_CEILING * (1 - math.exp(-waited / _WAIT_TIME_CONSTANT)), desc=label(waited))
         await asyncio.sleep(_TICK_SECONDS)
 
 
@@ -114,24 +94,19 @@ def store_image(data: bytes, folder: str | Path, index: int) -> Path:
 
 
 async def generate(
-    client: AsyncMiladyClient,
-    request: GenerateImageRequest,
-    *,
-    folder: str | Path,
-    progress: ProgressFn,
-) -> tuple[list[str], str, int]:
-    """Send, wait with a progress bar, fetch the images into ``folder``.
+    client: AsyncMiladyClient, request: GenerateImageRequest, *, folder: str | Path, progress: ProgressFn
+) -> tuple[list[str], ImageGenerationResult]:
+    """Send, wait with a progress bar, fetch the images into ``folder``; (file paths, result).
 
-    Returns (file paths, the service's text, how many were asked for). Local files, not
-    the service's URLs: Gradio serves them itself, so browsers and ``gradio_client`` get
-    the images even when the URLs are unreachable for them (loopback, private networks).
-    Cancelling the task cancels the HTTP request.
+    Local files, not the service's URLs: Gradio serves them itself, so browsers and
+    ``gradio_client`` get the images even when the URLs are unreachable for them
+    (loopback, private networks). Cancelling the task cancels the HTTP request.
     """
-    count = request.num_images
-    label = f"Generating {count} image{'s' if count > 1 else ''}"
     started = time.monotonic()
-    progress(0.0, desc=label)
-    ticker = asyncio.create_task(_creep(progress, label, started))
+    progress(0.0, desc=waiting_line(request.num_images, request.model, 0))
+    ticker = asyncio.create_task(
+        _creep(progress, lambda s: waiting_line(request.num_images, request.model, s), started)
+    )
     try:
         result = await client.send(request)
         progress(_WAIT_CEILING, desc="Fetching images")
@@ -139,8 +114,6 @@ async def generate(
     finally:
         ticker.cancel()
     # Hashing and writing megabytes: in a worker thread, off the event loop other users share.
-    paths = await asyncio.to_thread(
-        lambda: [str(store_image(data, folder, index)) for index, data in enumerate(datas, start=1)]
-    )
+    paths = await asyncio.to_thread(lambda: [str(store_image(d, folder, i)) for i, d in enumerate(datas, start=1)])
     progress(1.0, desc="Done")
-    return paths, result.text, result.requested
+    return paths, result

@@ -17,21 +17,11 @@ from gradio.context import get_blocks_context
 from gradio.events import Dependency
 from gradio.utils import append_unique_suffix
 
-from milady_integrations import DEFAULT_NUM_IMAGES, AsyncMiladyClient, MiladyError
-from milady_integrations.schema import partial_note
+from milady_integrations import AsyncMiladyClient, MiladyError
+from milady_integrations.request import FIELDS
 
 from . import _handler
-from ._choices import (
-    DEFAULTS,
-    EXAMPLE_PROMPTS,
-    FIELDS,
-    NUM_IMAGES_RANGE,
-    aspect_ratio_choices,
-    info,
-    label,
-    model_choices,
-    style_preset_choices,
-)
+from ._choices import EXAMPLE_PROMPTS, choices
 from .errors import to_gradio_error
 
 __all__ = ["MiladyImageBlock", "milady_image_block"]
@@ -103,46 +93,47 @@ def milady_image_block(
     with gr.Row(equal_height=False, elem_id=elem_id("block")):
         with gr.Column(scale=2, min_width=320):
             prompt = gr.Textbox(
-                label=label("prompt"),
-                info=info("prompt"),
+                label=FIELDS["prompt"].label,
+                info=FIELDS["prompt"].description,
                 placeholder=EXAMPLE_PROMPTS[0],
                 lines=3,
                 elem_id=elem_id("prompt"),
             )
             model = gr.Dropdown(
-                model_choices(),
-                value=DEFAULTS["model"],
-                label=label("model"),
-                info=info("model"),
+                choices("model"),
+                value=FIELDS["model"].default,
+                label=FIELDS["model"].label,
+                info=FIELDS["model"].description,
                 elem_id=elem_id("model"),
             )
             with gr.Row():
                 aspect_ratio = gr.Dropdown(
-                    aspect_ratio_choices(),
-                    value=DEFAULTS["aspect_ratio"],
-                    label=label("aspect_ratio"),
+                    choices("aspect_ratio"),
+                    value=FIELDS["aspect_ratio"].default,
+                    label=FIELDS["aspect_ratio"].label,
                     elem_id=elem_id("aspect_ratio"),
                 )
                 style_preset = gr.Dropdown(
-                    style_preset_choices(),
-                    value=DEFAULTS["style_preset"],
-                    label=label("style_preset"),
+                    choices("style_preset"),
+                    value=FIELDS["style_preset"].default,
+                    label=FIELDS["style_preset"].label,
                     elem_id=elem_id("style_preset"),
                 )
             num_images = gr.Slider(
-                *NUM_IMAGES_RANGE,
+                FIELDS["num_images"].minimum or 1,
+                FIELDS["num_images"].maximum or 1,
                 step=1,
                 precision=0,
-                value=DEFAULT_NUM_IMAGES,
-                label=label("num_images"),
-                info=info("num_images"),
+                value=FIELDS["num_images"].default,
+                label=FIELDS["num_images"].label,
+                info=FIELDS["num_images"].description,
                 elem_id=elem_id("num_images"),
             )
-            with gr.Accordion(f"{label('source_image')} (optional)", open=False, visible=show_source_image):
+            with gr.Accordion(f"{FIELDS['source_image'].label} (optional)", open=False, visible=show_source_image):
                 source_image = gr.Image(
                     type="filepath",
                     sources=["upload", "clipboard"],
-                    label=label("source_image"),
+                    label=FIELDS["source_image"].label,
                     height=220,
                     elem_id=elem_id("source_image"),
                 )
@@ -180,8 +171,8 @@ def milady_image_block(
     ) -> list[dict[str, Any]]:
         # Runs before the queue: bad input never waits in line or reaches the service.
         values = dict(zip(FIELDS, (prompt, model, aspect_ratio, style_preset, num_images, source_image), strict=True))
-        errors = _handler.field_errors(the_client, values, uploads=uploads)
-        return [gr.validate(field not in errors, str(errors[field]) if field in errors else "") for field in FIELDS]
+        errors = _handler.field_errors(values, uploads=uploads)
+        return [gr.validate(field not in errors, errors.get(field, "")) for field in FIELDS]
 
     async def generate(
         prompt: Any,
@@ -197,14 +188,12 @@ def milady_image_block(
         try:
             # Reading and shrinking a source image takes a while: off the event loop.
             request = await asyncio.to_thread(_handler.build_request, the_client, values, uploads=uploads)
-            paths, service_text, requested = await _handler.generate(
-                the_client, request, folder=gallery.GRADIO_CACHE, progress=progress
-            )
+            paths, result = await _handler.generate(the_client, request, folder=gallery.GRADIO_CACHE, progress=progress)
         except MiladyError as err:
             raise to_gradio_error(err) from err
-        if len(paths) < requested:
-            gr.Warning(partial_note(requested, len(paths)))
-        return paths, service_text
+        if result.partial:
+            gr.Warning(result.partial_note)
+        return paths, result.text
 
     event = generate_button.click(
         generate,

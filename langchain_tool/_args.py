@@ -39,12 +39,13 @@ def _no_source_image() -> None:
 def _argument(spec: FieldSpec) -> tuple[Any, Any]:
     """One field as a pydantic (type, Field) pair, from its declaration."""
     if spec.name == "source_image":
-        return str | SkipJsonSchema[None], Field(  # type: ignore[return-value]
+        return str | SkipJsonSchema[None], Field(  # type: ignore[misc]
             default_factory=_no_source_image, max_length=spec.max_length, description=SOURCE_IMAGE_DESCRIPTION
         )
     description = MODEL_DESCRIPTION if spec.name == "model" else spec.description
     if spec.choices is not None:
-        return Literal[spec.choices], Field(spec.default, description=description)  # type: ignore[valid-type]
+        choice: Any = Literal  # a Literal of the declared choices, built at run time
+        return choice[spec.choices], Field(spec.default, description=description)
     if spec.minimum is not None:
         return int, Field(spec.default, ge=spec.minimum, le=spec.maximum, description=description)
     return str, Field(min_length=1, max_length=spec.max_length, description=description)
@@ -72,7 +73,14 @@ GenerateImageInputAnyModel: type[BaseModel] = create_model(
     "GenerateImageInputAnyModel",
     __base__=GenerateImageInput,
     __doc__="Like GenerateImageInput, but any model id passes (``allow_unlisted_models=True``).",
-    model=(str, Field(FIELDS["model"].default, min_length=1, description=MODEL_DESCRIPTION + " A newer model id not listed here is accepted too.")),
+    model=(
+        str,
+        Field(
+            FIELDS["model"].default,
+            min_length=1,
+            description=MODEL_DESCRIPTION + " A newer model id not listed here is accepted too.",
+        ),
+    ),
 )
 
 

@@ -30,7 +30,9 @@ def image_blocks(result: ImageGenerationResult, text: str) -> list[dict[str, Any
     blocks: list[dict[str, Any]] = [{"type": "text", "text": text}]
     for image in result.images:
         if image.url:
-            blocks.append({"type": "image", "url": image.url, **({"mime_type": image.mime_type} if image.mime_type else {})})
+            blocks.append(
+                {"type": "image", "url": image.url, **({"mime_type": image.mime_type} if image.mime_type else {})}
+            )
         elif image.data_url:
             mime, _ = decode_data_url(image.data_url)
             blocks.append({"type": "image", "base64": image.data_url.partition(",")[2], "mime_type": mime})

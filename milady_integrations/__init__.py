@@ -9,22 +9,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .errors import (
-    AuthenticationError,
-    GenerationFailedError,
-    ImageDownloadError,
-    InsufficientCreditsError,
-    InvalidRequestError,
-    MiladyAPIError,
-    MiladyConnectionError,
-    MiladyError,
-    MiladyTimeoutError,
-    MiladyWarning,
-    RateLimitError,
-    ServiceUnavailableError,
-    UnexpectedResponseError,
-    error_from_response,
-)
 from .catalogue import (
     ASPECT_RATIOS,
     DEFAULT_ASPECT_RATIO,
@@ -40,6 +24,22 @@ from .catalogue import (
     AspectRatio,
     KnownModel,
     StylePreset,
+)
+from .errors import (
+    AuthenticationError,
+    GenerationFailedError,
+    ImageDownloadError,
+    InsufficientCreditsError,
+    InvalidRequestError,
+    MiladyAPIError,
+    MiladyConnectionError,
+    MiladyError,
+    MiladyTimeoutError,
+    MiladyWarning,
+    RateLimitError,
+    ServiceUnavailableError,
+    UnexpectedResponseError,
+    error_from_response,
 )
 from .request import FIELDS, FieldProblem, GenerateImageRequest, GenerateOptions, check_request
 from .results import GeneratedImage, ImageGenerationResult

@@ -105,7 +105,7 @@ class ClientConfig:
         set_(self, "timeout", as_timeout(self.timeout, DEFAULT_TIMEOUT))
         set_(self, "download_timeout", as_timeout(self.download_timeout, DEFAULT_DOWNLOAD_TIMEOUT))
         if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
-            raise ValueError(f"max_retries={self.max_retries!r} must be a whole number, 0 or more")
+            raise ValueError(f"max_retries={self.max_retries!r} must be 0 or more (a whole number)")
         if self.max_download_bytes <= 0:
             raise ValueError(f"max_download_bytes={self.max_download_bytes!r} must be positive")
         headers = self.default_headers or ()
@@ -154,5 +154,8 @@ class ClientConfig:
         return headers
 
 
-if set(ClientOptions.__annotations__) != {f for f in ClientConfig.__dataclass_fields__} - {"api_key", "base_url"}:  # pragma: no cover
+if set(ClientOptions.__annotations__) != {f for f in ClientConfig.__dataclass_fields__} - {
+    "api_key",
+    "base_url",
+}:  # pragma: no cover
     raise RuntimeError("ClientOptions must name exactly ClientConfig's options")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
 import sys
 import time
@@ -32,18 +33,9 @@ from .errors import (
 )
 from .images import write_image
 from .offline import service_or_local
-from .schema import (
-    ASPECT_RATIOS,
-    DEFAULT_ASPECT_RATIO,
-    DEFAULT_MODEL,
-    DEFAULT_STYLE_PRESET,
-    FIELD_DESCRIPTIONS,
-    MODELS,
-    NUM_IMAGES_MAX,
-    STYLE_PRESETS,
-    GenerateImageRequest,
-    ImageGenerationResult,
-)
+from .request import FIELDS, FieldProblem, check_request
+from .results import ImageGenerationResult
+from .wording import plural
 
 #: One exit code per kind of failure (argparse itself uses 2 for bad flags).
 EXIT_CODES: dict[type[MiladyError], int] = {
@@ -67,9 +59,53 @@ def exit_code_for(error: MiladyError) -> int:
     return 1
 
 
+#: What the user types for each request field (the face's words for the core's fields).
+FLAGS = {
+    "prompt": "prompt",
+    "model": "--model",
+    "aspect_ratio": "--aspect-ratio",
+    "style_preset": "--style",
+    "num_images": "-n",
+    "source_image": "--source",
+}
+UNLISTED_FLAG = "--allow-unlisted-model"
+IMAGE_SUFFIXES = (".png", ".webp", ".jpg", ".jpeg", ".gif", ".bmp")
+
+
 def _slug(prompt: str) -> str:
-    words = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")
-    return words[:40].rstrip("-") or "image"
+    # \w is Unicode-aware: a prompt in Japanese keeps its words in the file name.
+    words = re.sub(r"[^\w]+", "-", prompt.lower()).strip("-_")
+    return words[:40].rstrip("-_") or "image"
+
+
+def _whole_number(text: str) -> int | str:
+    # Left as text when it is not one, so the core reports it with every other problem.
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _check_output(folder: str) -> Path:
+    """The output folder, checked before anything is spent (a file there would lose paid images)."""
+    path = Path(folder)
+    if path.suffix.lower() in IMAGE_SUFFIXES and not path.is_dir():
+        raise InvalidRequestError(
+            f"-o {folder!r} looks like a file name: -o takes a folder (images are named after the prompt)",
+            field="output",
+            value=folder,
+            allowed="a folder",
+        )
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise InvalidRequestError(
+            f"-o {folder!r} is not a folder: {existing} is a file", field="output", value=folder, allowed="a folder"
+        )
+    if existing is not None and not os.access(existing, os.W_OK):
+        raise InvalidRequestError(
+            f"-o {folder!r} cannot be written to", field="output", value=folder, allowed="a writable folder"
+        )
+    return path
 
 
 async def _ticker(label: str, stream: TextIO, started: float) -> None:
@@ -83,22 +119,24 @@ async def _ticker(label: str, stream: TextIO, started: float) -> None:
 
 
 async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    # Check the arguments before starting anything: bad input costs nothing.
-    request = GenerateImageRequest.create(
+    # Everything that could fail after spending is checked before anything starts.
+    folder = _check_output(args.output)
+    request = check_request(
         args.prompt,
-        model=args.model,
-        aspect_ratio=args.aspect_ratio,
-        num_images=args.num_images,
-        style_preset=args.style,
-        source_image=args.source,
+        **{name: getattr(args, name) for name in FIELDS if name != "prompt"},
         allow_unlisted_model=args.allow_unlisted_model,
+        names=FLAGS,
+        assign=" ",
+        unlisted=f"add {UNLISTED_FLAG}",
     )
+    for note in request.notes:
+        print(f"warning: {note}", file=err, flush=True)
     with service_or_local(base_url=args.base_url) as endpoint:
         if endpoint.banner:
             print(f"NOTE: {endpoint.banner}", file=err, flush=True)
         async with AsyncMiladyClient(api_key=endpoint.api_key, base_url=endpoint.base_url) as client:
             started = time.monotonic()
-            label = f"generating {request.num_images} image{'s' * (request.num_images > 1)}"
+            label = f"generating {plural(request.num_images, 'image')}"
             ticker = asyncio.create_task(_ticker(label, err, started))
             try:
                 result: ImageGenerationResult = await client.send(request)
@@ -111,7 +149,7 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 print(f"warning: {result.partial_note}", file=err)
             stem = f"{_slug(args.prompt)}-{time.strftime('%Y%m%d-%H%M%S')}"
             for index, data in enumerate(await client.read_images(result), start=1):
-                print(write_image(Path(args.output) / f"{stem}-{index}", data), file=out, flush=True)
+                print(write_image(folder / f"{stem}-{index}", data), file=out, flush=True)
             if result.text:
                 print(f"service text: {result.text}", file=err)
     return 0
@@ -210,19 +248,31 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _request_arguments(parser: argparse.ArgumentParser) -> None:
+    """One argument per request field, from the core's declarations."""
+    for name, spec in FIELDS.items():
+        if name == "prompt":
+            parser.add_argument("prompt", metavar=FLAGS[name], help=spec.description)
+            continue
+        flags = [FLAGS[name]] + (["--num-images"] if name == "num_images" else [])
+        if spec.choices is not None:
+            help_text = f"one of: {', '.join(spec.choices)} (default: {spec.default})"
+        elif name == "source_image":
+            help_text = "an image file to transform (image-to-image)"
+        else:
+            help_text = f"{spec.minimum} to {spec.maximum} (default: {spec.default})"
+        kind = _whole_number if spec.minimum is not None else str
+        parser.add_argument(*flags, dest=name, type=kind, default=spec.default, help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="milady", description="Milady Cloud image generation.")
     parser.add_argument("--version", action="version", version=f"milady-integrations {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     gen = commands.add_parser("generate", help="generate images and save them")
-    gen.add_argument("prompt", help=FIELD_DESCRIPTIONS["prompt"])
-    gen.add_argument("--model", default=DEFAULT_MODEL, help=f"one of: {', '.join(MODELS)}")
+    _request_arguments(gen)
     gen.add_argument("--allow-unlisted-model", action="store_true", help="send a model id this version does not know")
-    gen.add_argument("--aspect-ratio", default=DEFAULT_ASPECT_RATIO, help=f"one of: {', '.join(ASPECT_RATIOS)}")
-    gen.add_argument("--style", default=DEFAULT_STYLE_PRESET, help=f"one of: {', '.join(STYLE_PRESETS)}")
-    gen.add_argument("-n", "--num-images", type=int, default=1, help=f"1 to {NUM_IMAGES_MAX}")
-    gen.add_argument("--source", default=None, help="an image file to transform (image-to-image)")
     gen.add_argument("-o", "--output", default=".", help="folder for the images (default: here)")
     gen.add_argument("--base-url", default=None, help="service URL (default: MILADY_BASE_URL or Milady Cloud)")
 
@@ -253,6 +303,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _described(error: MiladyError) -> str:
+    """One line, or one line per bad argument, in the words the user typed."""
+    problems = [p for p in getattr(error, "problems", []) if isinstance(p, FieldProblem)]
+    if len(problems) < 2:
+        return str(error)
+    lines = [p.text(FLAGS.get(p.field), assign=" ", unlisted=f"add {UNLISTED_FLAG}") for p in problems]
+    return f"{len(lines)} problems, nothing was sent:\n  " + "\n  ".join(lines)
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -271,7 +330,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             return asyncio.run(_batch(args, out, err))
         return _demo(args)
     except MiladyError as error:
-        print(f"error: {error}", file=err)
+        print(f"error: {_described(error)}", file=err)
         return exit_code_for(error)
     except KeyboardInterrupt:
         print("interrupted", file=err)

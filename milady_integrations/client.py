@@ -24,7 +24,7 @@ from ._flow import balance_flow, download_flow, generate_flow
 from .catalogue import NUM_IMAGES_MAX
 from .errors import ImageDownloadError, InvalidRequestError, MiladyError
 from .images import decode_data_url, sniff_mime, write_image
-from .request import GenerateImageRequest, GenerateOptions, check_request, warn_notes
+from .request import GenerateImageRequest, GenerateOptions, SharedOptions, check_request, warn_notes
 from .results import GeneratedImage, ImageGenerationResult, merge_results
 
 __all__ = ["AsyncMiladyClient", "MiladyClient"]
@@ -75,7 +75,9 @@ def _web_source(value: object, allow_paths: bool) -> str | None:
     """
     if isinstance(value, str) and value.startswith(("http://", "https://")):
         return value
-    if not allow_paths and (isinstance(value, os.PathLike) or (isinstance(value, str) and not value.startswith("data:"))):
+    if not allow_paths and (
+        isinstance(value, os.PathLike) or (isinstance(value, str) and not value.startswith("data:"))
+    ):
         raise InvalidRequestError(
             f"source_image must be {_SOURCE_ALLOWED}; got {str(value)[:80]!r}",
             field="source_image",
@@ -165,11 +167,10 @@ class _ClientBase(Generic[HttpT]):
         return request
 
     def _plan(
-        self, prompt: str, num_images: object, source_images: Sequence[object] | None, options: GenerateOptions
+        self, prompt: str, num_images: object, sources: Sequence[object], options: SharedOptions
     ) -> list[GenerateImageRequest]:
         """Every request of a fan-out, checked before the first is sent: ``num_images`` per source, at most 4 each."""
         chunks = split_count(num_images)
-        sources: Sequence[object] = [options.pop("source_image", None)] if source_images is None else source_images
         if not sources:
             raise InvalidRequestError(
                 "source_images is empty", field="source_image", value=[], allowed="one or more images"
@@ -205,10 +206,11 @@ class MiladyClient(_ClientBase[httpx.Client]):
         prompt: str,
         *,
         num_images: int | None = None,
+        source_image: object = None,
         source_images: Sequence[object] | None = None,
         concurrency: int = 4,
         count: int | None = None,
-        **options: Unpack[GenerateOptions],
+        **options: Unpack[SharedOptions],
     ) -> ImageGenerationResult:
         """Any number of images, for one source image or each of ``source_images``.
 
@@ -216,7 +218,8 @@ class MiladyClient(_ClientBase[httpx.Client]):
         concurrently (at most ``concurrency``). Failed requests are kept in
         ``result.errors``; the others' images stay usable. (``count=`` is the old name.)
         """
-        requests = self._plan(prompt, _total(num_images, count), source_images, options)
+        sources = [source_image] if source_images is None else source_images
+        requests = self._plan(prompt, _total(num_images, count), sources, options)
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(requests)))) as pool:
             futures = [pool.submit(self.send, r) for r in requests]
             parts = [f.exception() or f.result() for f in futures]
@@ -291,14 +294,16 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
         prompt: str,
         *,
         num_images: int | None = None,
+        source_image: object = None,
         source_images: Sequence[object] | None = None,
         concurrency: int = 4,
         count: int | None = None,
-        **options: Unpack[GenerateOptions],
+        **options: Unpack[SharedOptions],
     ) -> ImageGenerationResult:
         """Any number of images (see MiladyClient.generate_images). Cancelling cancels every request."""
         total = _total(num_images, count)
-        requests = await asyncio.to_thread(self._plan, prompt, total, source_images, options)
+        sources = [source_image] if source_images is None else source_images
+        requests = await asyncio.to_thread(self._plan, prompt, total, sources, options)
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(request: GenerateImageRequest) -> ImageGenerationResult:

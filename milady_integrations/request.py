@@ -42,10 +42,12 @@ __all__ = [
     "FieldSpec",
     "GenerateImageRequest",
     "GenerateOptions",
+    "SharedOptions",
     "check_request",
     "field_problems",
     "service_length",
 ]
+
 
 @dataclass(frozen=True)
 class FieldSpec:
@@ -62,7 +64,7 @@ class FieldSpec:
     max_length: int | None = None
 
 
-def _listing(table: Mapping[str, str]) -> str:
+def _listing(table: Mapping[Any, str]) -> str:
     return ", ".join(f"{key} ({text})" for key, text in table.items())
 
 
@@ -121,25 +123,30 @@ FIELD_DESCRIPTIONS: dict[str, str] = {name: spec.description for name, spec in F
 FIELD_LABELS: dict[str, str] = {name: spec.label for name, spec in FIELDS.items()}
 
 
-class GenerateOptions(TypedDict, total=False):
-    """Keyword arguments of ``generate_image`` beside the prompt (type-checker view of ``FIELDS``)."""
+class SharedOptions(TypedDict, total=False):
+    """The options every request of a fan-out shares (``generate_images`` takes these)."""
 
     model: str
     aspect_ratio: AspectRatio | str
-    num_images: int
     style_preset: StylePreset | str
-    #: A data URL, raw bytes, a file path or a PIL image.
-    source_image: Any
     #: Send a model id this library does not know (the service silently swaps unknown names).
     allow_unlisted_model: bool
     #: Shrink a source image over the service's limit instead of refusing it.
     downscale_source: bool
 
 
+class GenerateOptions(SharedOptions, total=False):
+    """Keyword arguments of ``generate_image`` beside the prompt (type-checker view of ``FIELDS``)."""
+
+    num_images: int
+    #: A data URL, raw bytes, a file path or a PIL image.
+    source_image: Any
+
+
 #: Options that steer the checks rather than being sent.
 CHECK_FLAGS = ("allow_unlisted_model", "downscale_source")
 
-if set(GenerateOptions.__annotations__) != set(FIELDS) - {"prompt"} | set(CHECK_FLAGS):  # pragma: no cover
+if set(GenerateOptions.__optional_keys__) != set(FIELDS) - {"prompt"} | set(CHECK_FLAGS):  # pragma: no cover
     raise RuntimeError("GenerateOptions must name exactly the fields of FIELDS (less prompt) and CHECK_FLAGS")
 
 
@@ -160,7 +167,9 @@ class FieldProblem:
     reason: str
     shows_value: bool = True
 
-    def text(self, name: str | None = None, *, assign: str = "=", unlisted: str = "pass allow_unlisted_model=True") -> str:
+    def text(
+        self, name: str | None = None, *, assign: str = "=", unlisted: str = "pass allow_unlisted_model=True"
+    ) -> str:
         subject = name or self.field
         if self.shows_value:
             subject = f"{subject}{assign}{_shown(self.value)}"
@@ -172,7 +181,9 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else f"{text[:50]}...{text[-6:]}"
 
 
-def problems_error(problems: list[FieldProblem], names: Mapping[str, str] | None = None, **wording: str) -> InvalidRequestError:
+def problems_error(
+    problems: list[FieldProblem], names: Mapping[str, str] | None = None, **wording: str
+) -> InvalidRequestError:
     """One error carrying every problem; its message words each with ``names`` (field -> what the user typed)."""
     names = names or {}
     message = "; ".join(p.text(names.get(p.field), **wording) for p in problems)
@@ -309,9 +320,7 @@ class GenerateImageRequest:
         source = self.source_image
         if source is not None and len(source) > 64:
             source = f"{source[:40]}...<{len(source)} chars>"
-        fields = ", ".join(
-            f"{name}={source if name == 'source_image' else getattr(self, name)!r}" for name in FIELDS
-        )
+        fields = ", ".join(f"{name}={source if name == 'source_image' else getattr(self, name)!r}" for name in FIELDS)
         return f"GenerateImageRequest({fields})"
 
 
@@ -321,13 +330,16 @@ def check_request(
     allow_unlisted_model: bool = False,
     downscale_source: bool = False,
     names: Mapping[str, str] | None = None,
+    assign: str = "=",
+    unlisted: str = "pass allow_unlisted_model=True",
     **fields: object,
 ) -> GenerateImageRequest:
     """Validate every field; raise one InvalidRequestError listing ALL problems (nothing is sent).
 
     ``source_image`` may be a data URL, raw bytes, a file path or a PIL image; one over
     the service's limit is refused, or shrunk when ``downscale_source`` is true.
-    ``names`` words the message for a face (``{"style_preset": "--style"}``).
+    ``names``, ``assign`` and ``unlisted`` word the message for a face
+    (``{"style_preset": "--style"}``, ``" "``, ``"add --allow-unlisted-model"``).
     """
     unknown = set(fields) - set(FIELDS)
     if unknown:
@@ -339,7 +351,7 @@ def check_request(
     if source_problem is not None:
         problems.append(source_problem)
     if problems:
-        raise problems_error(problems, names)
+        raise problems_error(problems, names, assign=assign, unlisted=unlisted)
     model = cast(str, values["model"])
     notes: tuple[str, ...] = ()
     if model in RETIRED_MODELS:

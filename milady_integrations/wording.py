@@ -11,7 +11,13 @@ from .results import ImageGenerationResult
 
 __all__ = [
     "GENERATE_TOOL_DESCRIPTION",
-    "agent_summary", "choice_label", "model_label", "outcome_line", "plural", "waiting_line"]
+    "agent_summary",
+    "choice_label",
+    "model_label",
+    "outcome_line",
+    "plural",
+    "waiting_line",
+]
 
 
 #: What an agent framework tells a model about the image tool (LangChain, MCP).
@@ -40,8 +46,8 @@ def model_label(model: str) -> str:
 
 
 _DESCRIPTIONS: dict[str, dict[str, str]] = {
-    "aspect_ratio": dict(ASPECT_RATIO_DESCRIPTIONS),
-    "style_preset": dict(STYLE_PRESET_DESCRIPTIONS),
+    "aspect_ratio": {str(k): v for k, v in ASPECT_RATIO_DESCRIPTIONS.items()},
+    "style_preset": {str(k): v for k, v in STYLE_PRESET_DESCRIPTIONS.items()},
 }
 
 
@@ -82,7 +88,10 @@ def agent_summary(result: ImageGenerationResult, *, style_preset: str, aspect_ra
     if result.cost is not None:
         lines.append(f"Billed: {result.cost:g} credits.")
     for number, image in enumerate(result.images, start=1):
-        where = image.url or f"inline image {number} (not a URL): the service could not store it; the application holds its bytes"
+        where = (
+            image.url
+            or f"inline image {number} (not a URL): the service could not store it; the application holds its bytes"
+        )
         lines.append(f"Image {number}: {where}")
     lines += [f"A request failed: {error}" for error in result.errors]
     if result.text:

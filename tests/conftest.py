@@ -56,7 +56,7 @@ class Twin:
         return Twin(self.inner.with_options(**changes))
 
     async def read(self, image: Any) -> bytes:
-        return await image.aread() if self.is_async else image.read()
+        return await self.read_image(image)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(params=["sync", "async"])

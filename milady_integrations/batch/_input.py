@@ -11,17 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidRequestError
-from ..schema import (
-    DEFAULT_ASPECT_RATIO,
-    DEFAULT_MODEL,
-    DEFAULT_NUM_IMAGES,
-    DEFAULT_STYLE_PRESET,
-    GenerateImageRequest,
-)
+from ..request import FIELDS, GenerateImageRequest, check_request, field_problems
 
 #: The keys a line may carry; ``source_image`` is a file path (relative to the JSONL's folder).
-LINE_FIELDS = ("prompt", "model", "aspect_ratio", "style_preset", "num_images", "source_image", "id")
+LINE_FIELDS = (*FIELDS, "id")
 _SOURCE_ALLOWED = "a path to an image file, relative to the JSONL file"
+#: How ``milady batch`` lets a newer model through.
+_UNLISTED = "add --allow-unlisted-model"
 _ID_PATTERN = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -36,9 +32,7 @@ class BadLine:
     message: str
 
     def __str__(self) -> str:
-        allowed = ", ".join(map(str, self.allowed)) if isinstance(self.allowed, (tuple, list)) else self.allowed
-        text = f"line {self.line}: {self.message}"
-        return text if allowed in (None, "") or str(allowed) in self.message else f"{text} (allowed: {allowed})"
+        return f"line {self.line}: {self.message}"
 
 
 class InvalidBatchError(InvalidRequestError):
@@ -68,9 +62,7 @@ class BatchLine:
 
     def request(self, *, allow_unlisted_model: bool = False) -> GenerateImageRequest:
         """The request (source images are read again here, so big batches hold no data URLs)."""
-        return GenerateImageRequest.create(
-            **self.options, source_image=self.source_path, allow_unlisted_model=allow_unlisted_model
-        )
+        return check_request(**self.options, source_image=self.source_path, allow_unlisted_model=allow_unlisted_model)
 
     @property
     def stem(self) -> str:
@@ -103,35 +95,26 @@ def _check_line(
     if not isinstance(data, dict):
         return None, [BadLine(number, "line", raw[:60], "a JSON object or string", f"is a JSON {type(data).__name__}")]
     problems = [
-        BadLine(number, key, data[key], LINE_FIELDS, f"unknown field {key!r}") for key in data if key not in LINE_FIELDS
+        BadLine(number, key, data[key], LINE_FIELDS, f"unknown field {key!r}: allowed are {', '.join(LINE_FIELDS)}")
+        for key in data
+        if key not in LINE_FIELDS
     ]
-    options = {
-        "prompt": data.get("prompt"),
-        "model": data.get("model", DEFAULT_MODEL),
-        "aspect_ratio": data.get("aspect_ratio", DEFAULT_ASPECT_RATIO),
-        "num_images": data.get("num_images", DEFAULT_NUM_IMAGES),
-        "style_preset": data.get("style_preset", DEFAULT_STYLE_PRESET),
-    }
+    options = {name: data.get(name, spec.default) for name, spec in FIELDS.items() if name != "source_image"}
     source_path: Path | None = None
     if data.get("source_image") is not None:
         value = data["source_image"]
         source_path = (base / value) if isinstance(value, str) else None
         if source_path is None:
             problems.append(BadLine(number, "source_image", value, _SOURCE_ALLOWED, "source_image must be a path"))
-    # Each field on its own, so one line reports all of its problems at once.
-    for name in options:
-        try:
-            GenerateImageRequest.create(
-                **{**_VALID_PLACEHOLDER, name: options[name]}, allow_unlisted_model=allow_unlisted_model
-            )
-        except InvalidRequestError as exc:
-            problems.append(BadLine(number, exc.field or name, exc.value, exc.allowed, exc.message))
+    # Every field at once, so one line reports all of its problems.
+    checked = {**options, "source_image": source_path}
+    for problem in field_problems(checked, allow_unlisted_model=allow_unlisted_model, downscale_source=False):
+        problems.append(
+            BadLine(number, problem.field, problem.value, problem.allowed, problem.text(unlisted=_UNLISTED))
+        )
     source_url = None
-    if source_path is not None:
-        try:
-            source_url = GenerateImageRequest.create("x", source_image=source_path).source_image
-        except InvalidRequestError as exc:
-            problems.append(BadLine(number, "source_image", data["source_image"], _SOURCE_ALLOWED, exc.message))
+    if source_path is not None and not any(p.field == "source_image" for p in problems):
+        source_url = check_request("x", source_image=source_path).source_image
     given_id = data.get("id")
     line_id = _safe_id(given_id) if given_id is not None else f"line-{number:05d}"
     if line_id is None:
@@ -142,15 +125,6 @@ def _check_line(
         return None, problems
     assert line_id is not None
     return BatchLine(number, line_id, _content_key(options, source_url), options, source_path), []
-
-
-_VALID_PLACEHOLDER: dict[str, Any] = {
-    "prompt": "x",
-    "model": DEFAULT_MODEL,
-    "aspect_ratio": DEFAULT_ASPECT_RATIO,
-    "num_images": DEFAULT_NUM_IMAGES,
-    "style_preset": DEFAULT_STYLE_PRESET,
-}
 
 
 def read_batch(path: str | Path, *, allow_unlisted_model: bool = False) -> list[BatchLine]:

@@ -27,8 +27,8 @@ from ..schema import (
     StylePreset,
     service_length,
 )
-from ._prompt import ASPECT_RATIO_PROMPT_WORDS, STYLE_PRESET_PROMPT_WORDS, enhanced_prompt
 from ._faults import ForcedStatus
+from ._prompt import ASPECT_RATIO_PROMPT_WORDS, STYLE_PRESET_PROMPT_WORDS, enhanced_prompt
 from ._ratelimit import RateDecision
 
 PROMPT_REQUIRED = "Prompt is required and must be a non-empty string"

@@ -343,11 +343,7 @@ def test_a_path_prefix_in_the_base_url_is_kept() -> None:
 async def test_images_convert_to_pil_and_save_with_the_real_suffix(twin, tmp_path) -> None:
     result = await twin.generate_image("a fox", aspect_ratio="3:4")
     image = result.images[0]
-    if twin.is_async:
-        path = await image.asave(tmp_path / "fox")
-    else:
-        path = image.save(tmp_path / "fox")
-        assert image.to_pil().size == IMAGE_SIZES["3:4"]
+    path = await twin.save_image(image, tmp_path / "fox")
     assert path.suffix == ".webp" and Image.open(path).size == IMAGE_SIZES["3:4"]
 
 

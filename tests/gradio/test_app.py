@@ -17,8 +17,8 @@ from PIL import Image
 from gradio_app import create_demo, milady_image_block
 from milady_integrations import AsyncMiladyClient
 from milady_integrations.local import IMAGE_SIZES, LocalServer, ServerConfig
+from milady_integrations.local._prompt import STYLE_PRESET_PROMPT_WORDS
 from milady_integrations.offline import LOCAL_BANNER
-from milady_integrations.schema import STYLE_PRESET_PROMPT_WORDS
 
 
 def _image_paths(gallery: list[dict[str, Any]]) -> list[str]:

@@ -16,7 +16,7 @@ from PIL import Image
 from gradio_app import milady_image_block
 from milady_integrations import AsyncMiladyClient, GenerateImageRequest, InvalidRequestError
 from milady_integrations.local import IMAGE_SIZES, Faults, LocalServer, ServerConfig
-from milady_integrations.schema import STYLE_PRESET_PROMPT_WORDS
+from milady_integrations.local._prompt import STYLE_PRESET_PROMPT_WORDS
 
 FIELDS = ("prompt", "model", "aspect_ratio", "style_preset", "num_images", "source_image")
 DEFAULTS: dict[str, Any] = {

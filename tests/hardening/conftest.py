@@ -6,11 +6,9 @@ from that file rather than written again.
 
 from __future__ import annotations
 
-import json
-
-import functools
 import importlib.util
 import inspect
+import json
 import os
 import socket
 import sys

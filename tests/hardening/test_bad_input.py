@@ -158,14 +158,17 @@ CLI_BAD: dict[str, tuple[list[str], tuple[str, ...]]] = {
     "empty prompt": ([""], ("prompt is empty",)),
     "blank prompt": (["  \t "], ("prompt is empty",)),
     "4001 characters": (["x" * 4001], ("prompt has 4001 characters", "most allowed is 4000")),
-    "-n 0": (["a fox", "-n", "0"], ("num_images=0 is not allowed", "from 1 to 4")),
-    "-n 5": (["a fox", "-n", "5"], ("num_images=5 is not allowed", "from 1 to 4")),
-    "-n 2.5": (["a fox", "-n", "2.5"], ("-n/--num-images", "invalid int value: '2.5'")),
-    "-n true": (["a fox", "-n", "true"], ("-n/--num-images", "invalid int value: 'true'")),
-    "--model": (["a fox", "--model", "acme/x"], ("model='acme/x' is not a known model", MODEL_CHOICES)),
-    "--aspect-ratio": (["a fox", "--aspect-ratio", "2:1"], ("aspect_ratio='2:1' is not allowed", RATIO_CHOICES)),
-    "--style": (["a fox", "--style", "anime"], ("style_preset='anime' is not allowed", PRESET_CHOICES)),
-    "--source missing": (["a fox", "--source", "/nonexistent/cat.png"], ("source_image names no readable file",)),
+    "-n 0": (["a fox", "-n", "0"], ("-n 0 is not allowed", "from 1 to 4")),
+    "-n 5": (["a fox", "-n", "5"], ("-n 5 is not allowed", "from 1 to 4")),
+    "-n 2.5": (["a fox", "-n", "2.5"], ("-n '2.5' is not allowed", "whole number from 1 to 4")),
+    "-n true": (["a fox", "-n", "true"], ("-n 'true' is not allowed", "whole number from 1 to 4")),
+    "--model": (
+        ["a fox", "--model", "acme/x"],
+        ("--model 'acme/x' is not a known model", MODEL_CHOICES, "add --allow-unlisted-model"),
+    ),
+    "--aspect-ratio": (["a fox", "--aspect-ratio", "2:1"], ("--aspect-ratio '2:1' is not allowed", RATIO_CHOICES)),
+    "--style": (["a fox", "--style", "anime"], ("--style 'anime' is not allowed", PRESET_CHOICES)),
+    "--source missing": (["a fox", "--source", "/nonexistent/cat.png"], ("--source names no readable file",)),
     "no prompt": ([], ("the following arguments are required: prompt",)),
     "unknown flag": (["a fox", "--colour", "red"], ("unrecognized arguments: --colour red",)),
 }
@@ -188,7 +191,7 @@ def test_cli_refuses_a_source_file_that_is_not_an_image(cli_env: LocalServer, tm
     notes.write_text("shopping list")
     ledger = Ledger(cli_env)
     code, _, err = run_cli("a fox", "--source", str(notes), "-o", str(tmp_path / "out"))
-    assert code == 2 and "source_image is not an image (notes.png" in err
+    assert code == 2 and "--source is not an image (notes.png" in err
     assert ledger.seen().total == 0
 
 
@@ -261,7 +264,10 @@ TOOL_BAD: list[tuple[dict[str, Any], tuple[str, ...]]] = [
     ({"prompt": "a fox", "num_images": "2"}, ("num_images='2' is not allowed", "from 1 to 4")),
     ({"prompt": "a fox", "num_images": 2.0}, ("num_images=2.0 is not allowed", "from 1 to 4")),
     ({"prompt": "a fox", "num_images": None}, ("num_images=None is not allowed",)),
-    ({"prompt": "a fox", "model": "acme/x"}, ("model='acme/x' is not a known model", MODEL_CHOICES)),
+    (
+        {"prompt": "a fox", "model": "acme/x"},
+        ("model='acme/x' is not a known model", MODEL_CHOICES, "allow_unlisted_models=True"),
+    ),
     ({"prompt": "a fox", "aspect_ratio": "2:1"}, ("aspect_ratio='2:1' is not allowed", RATIO_CHOICES)),
     ({"prompt": "a fox", "style_preset": "anime"}, ("style_preset='anime' is not allowed", PRESET_CHOICES)),
     ({"prompt": "a fox", "source_image": "data:image/png;base64,!!!"}, ("source_image is a malformed data URL",)),

@@ -206,7 +206,7 @@ async def test_wrong_mime_label_is_corrected_on_save(
     result = await call(client.generate_image("a kite"))
     image = result.images[0]
     assert image.mime_type == "image/png"  # the label lies
-    path = image.save(tmp_path / "kite") if kind_sync_async == "sync" else await image.asave(tmp_path / "kite")
+    path = await call(client.save_image(image, tmp_path / "kite"))
     assert path.suffix == ".webp" and Image.open(path).format == "WEBP"
 
 

@@ -24,7 +24,6 @@ from milady_integrations._config import ClientConfig
 from milady_integrations._drivers import run_sync
 from milady_integrations._flow import download_flow
 from milady_integrations.local import LocalServer
-from milady_integrations.schema import GeneratedImage
 
 
 def png_bytes() -> bytes:
@@ -118,23 +117,16 @@ def remote(host: ImageHost, server: LocalServer) -> Iterator[tuple[MiladyClient,
         yield client, transport
 
 
-def image_at(client: MiladyClient, url: str) -> GeneratedImage:
-    """An image as the service would return it, read through this client's reader."""
-    image = GeneratedImage(url=url)
-    image._reader = client._reader()
-    return image
-
-
 def test_a_remote_service_s_images_are_downloaded(remote: tuple[MiladyClient, NameMap]) -> None:
     client, _ = remote
     result = client.generate_image("a fox")
     assert result.urls[0].startswith("http://api.milady.test/images/")
-    Image.open(io.BytesIO(result.images[0].read())).load()
+    Image.open(io.BytesIO(client.read_image(result.images[0]))).load()
 
 
 def test_a_redirect_to_another_public_host_is_followed(remote: tuple[MiladyClient, NameMap], host: ImageHost) -> None:
     client, _ = remote
-    assert image_at(client, "http://cdn.milady.test/to-public").read() == png_bytes()
+    assert client.read_url("http://cdn.milady.test/to-public") == png_bytes()
     assert host.hits["/image.png"] == 1
 
 
@@ -154,7 +146,7 @@ def test_a_redirect_from_a_remote_service_never_hops_to_a_local_address(
 ) -> None:
     client, transport = remote
     with pytest.raises(ImageDownloadError, match=words):
-        image_at(client, f"http://cdn.milady.test{path}").read()
+        client.read_url(f"http://cdn.milady.test{path}")
     assert host.hits[path] == 1 and host.hits["/secret"] == 0
     assert transport.connected == [f"http://cdn.milady.test{path}"]  # nothing after the redirect
 
@@ -184,7 +176,7 @@ def test_urls_named_by_a_remote_service_that_are_never_fetched(remote: tuple[Mil
 def test_too_many_redirects_end_in_an_error(remote: tuple[MiladyClient, NameMap], host: ImageHost) -> None:
     client, _ = remote
     with pytest.raises(ImageDownloadError, match="Too many redirects"):
-        image_at(client, "http://cdn.milady.test/loop").read()
+        client.read_url("http://cdn.milady.test/loop")
     assert host.hits["/loop"] == 6
 
 
@@ -218,4 +210,4 @@ def test_the_download_cap_holds_through_a_redirect(remote: tuple[MiladyClient, N
     client, _ = remote
     capped = client.with_options(max_download_bytes=10)
     with pytest.raises(ImageDownloadError, match="larger than the download cap of 10 bytes"):
-        image_at(capped, "http://cdn.milady.test/to-public").read()
+        capped.read_url("http://cdn.milady.test/to-public")

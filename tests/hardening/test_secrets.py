@@ -78,7 +78,7 @@ async def test_the_key_never_leaks_from_any_face(
         hay.add("client repr", repr(client))
         result = client.generate_image("a fox")
         hay.add("result", repr(result))
-        hay.add("result json", result.model_dump_json())
+        hay.add("result json", json.dumps(result.to_dict()))
         keyed_server.faults.force_status(402)
         with pytest.raises(InsufficientCreditsError) as caught:
             client.generate_image("a fox")

@@ -11,13 +11,13 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from langchain_tool import MiladyCreditsTool, MiladyImageGenerationTool
 from milady_integrations.schema import (
-    FIELDS,
     ASPECT_RATIO_DESCRIPTIONS,
     ASPECT_RATIOS,
     DEFAULT_ASPECT_RATIO,
     DEFAULT_MODEL,
     DEFAULT_STYLE_PRESET,
     FIELD_DESCRIPTIONS,
+    FIELDS,
     MODELS,
     NUM_IMAGES_MAX,
     NUM_IMAGES_MIN,

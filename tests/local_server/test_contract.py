@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from milady_integrations.local import LocalServer, ServerConfig
-from milady_integrations.schema import MODELS, enhanced_prompt
+from milady_integrations.local._prompt import enhanced_prompt
+from milady_integrations.schema import MODELS
 
 AUTH = {"error": "Authentication required. Provide a valid session or API key."}
 PROMPT_REQUIRED = {"error": "Prompt is required and must be a non-empty string"}
