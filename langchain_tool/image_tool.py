@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
+from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import run_in_executor
 from langchain_core.tools import ArgsSchema, BaseTool
 from pydantic import Field
@@ -101,8 +102,12 @@ class MiladyImageGenerationTool(MiladySettings, BaseTool):
         model: str,
         num_images: int,
         source_image: str | None,
+        config: RunnableConfig | None = None,
     ) -> tuple[Content, dict[str, Any]]:
+        choice = None
         try:
+            choice = self._run_key(config)
+            client = self._keyed(client, choice)
             source = read_source(client, source_image)
             result = client.generate_image(
                 prompt,
@@ -112,7 +117,7 @@ class MiladyImageGenerationTool(MiladySettings, BaseTool):
                 **self._options(model, num_images),
             )
         except MiladyError as err:
-            raise to_tool_exception(err) from err
+            raise to_tool_exception(self._explain(err, choice)) from err
         return self._reply(result, prompt, style_preset, aspect_ratio)
 
     def _run(
@@ -124,13 +129,15 @@ class MiladyImageGenerationTool(MiladySettings, BaseTool):
         num_images: int = DEFAULT_NUM_IMAGES,
         source_image: str | None = None,
         run_manager: CallbackManagerForToolRun | None = None,
+        *,
+        config: RunnableConfig,
     ) -> tuple[Content, dict[str, Any]]:
         if self.clients.only_async_given:
             raise RuntimeError(
                 "This tool was given only async_client: call it with ainvoke, or pass client= too"
             )
         return self._generate(
-            self.clients.sync(), prompt, style_preset, aspect_ratio, model, num_images, source_image
+            self.clients.sync(), prompt, style_preset, aspect_ratio, model, num_images, source_image, config
         )
 
     async def _arun(
@@ -142,13 +149,17 @@ class MiladyImageGenerationTool(MiladySettings, BaseTool):
         num_images: int = DEFAULT_NUM_IMAGES,
         source_image: str | None = None,
         run_manager: AsyncCallbackManagerForToolRun | None = None,
+        *,
+        config: RunnableConfig,
     ) -> tuple[Content, dict[str, Any]]:
-        args = (prompt, style_preset, aspect_ratio, model, num_images, source_image)
+        args = (prompt, style_preset, aspect_ratio, model, num_images, source_image, config)
         if self.clients.only_sync_given:
             # Only a sync client was handed to us: run it off the event loop.
             return await run_in_executor(None, self._generate, self.clients.sync(), *args)
-        client: AsyncMiladyClient = self.clients.async_()
+        choice = None
         try:
+            choice = self._run_key(config)
+            client: AsyncMiladyClient = self._keyed(self.clients.async_(), choice)
             source = await aread_source(client, source_image)
             result = await client.generate_image(
                 prompt,
@@ -158,7 +169,5 @@ class MiladyImageGenerationTool(MiladySettings, BaseTool):
                 **self._options(model, num_images),
             )
         except MiladyError as err:
-            raise to_tool_exception(err) from err
+            raise to_tool_exception(self._explain(err, choice)) from err
         return self._reply(result, prompt, style_preset, aspect_ratio)
-
-

@@ -30,6 +30,7 @@ from .errors import AuthenticationError, MiladyError, RateLimitError
 __all__ = [
     "HOUR",
     "KEY_HINTS",
+    "RUN_CONFIG_KEY",
     "KeyChoice",
     "KeyHow",
     "KeyPolicy",
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 HOUR = 3600.0
+#: Where a LangChain run carries its own key: ``config["configurable"][RUN_CONFIG_KEY]``.
+RUN_CONFIG_KEY = "milady_api_key"
 
 #: Where the key of a call came from.
 KeySource = Literal["caller", "operator", "local"]
@@ -51,7 +54,7 @@ KeyHow = Literal["environment", "header", "run_config", "form"]
 KEY_HINTS: dict[KeyHow, str] = {
     "environment": f"Set {API_KEY_ENV} or pass api_key=... with a valid Milady Cloud key.",
     "header": "Send your own Milady Cloud key in the X-API-Key header of your MCP connection.",
-    "run_config": 'Pass your Milady Cloud key as config["configurable"]["milady_api_key"] for this run.',
+    "run_config": f'Pass your Milady Cloud key as config["configurable"]["{RUN_CONFIG_KEY}"] for this run.',
     "form": "Enter your own Milady Cloud key in the key field.",
 }
 
