@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from mcp import Client, StdioServerParameters, stdio_client
 from PIL import Image
 
 from milady_integrations.local import LocalServer
 
-from .conftest import OPERATOR_KEY, HttpServer, Logs, service_env, stdio_mcp
+from .conftest import MILADY, OPERATOR_KEY, HttpServer, Logs, service_env, stdio_mcp
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -76,3 +78,16 @@ async def test_a_failure_that_may_have_run_tells_the_agent_not_to_resend(server:
     assert "Do not send this request again" in broken.content[0].text
     assert broken.structured_content["may_have_run"] is True
     assert not again.is_error
+
+
+async def test_the_readme_configuration_starts_the_server(server: LocalServer, logs: Logs) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## MCP", 1)[1].split("\n## ", 1)[0]
+    config = json.loads(section.split("```json", 1)[1].split("```", 1)[0])["mcpServers"]["milady"]
+    assert config["command"] == "/path/to/clone/.venv/bin/milady"
+    env = {**config["env"], "MILADY_BASE_URL": server.base_url}
+    params = StdioServerParameters(command=MILADY, args=config["args"], env=env)
+    with logs.err.open("a") as errlog:
+        async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:  # type: ignore[arg-type]
+            result = await client.call_tool("list_models", {})
+    assert not result.is_error
