@@ -92,7 +92,7 @@ class MiladySettings(BaseModel):
 
     @staticmethod
     def _explain(err: MiladyError, choice: KeyChoice | None) -> MiladyError:
-        return fit_key_hint(err, "run_config", choice.source) if choice is not None else err
+        return fit_key_hint(err, "run_config") if choice is not None else err
 
     def close(self) -> None:
         """Close the sync client this object made (no-op for clients passed in)."""

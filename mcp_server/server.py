@@ -95,7 +95,7 @@ async def _with_progress(ctx: Context, label: str, work: Any) -> Any:
 
 
 def _failed(settings: Settings, error: MiladyError, choice: KeyChoice | None) -> CallToolResult:
-    fit_key_hint(error, settings.policy.how, choice.source if choice else None)
+    fit_key_hint(error, settings.policy.how, lent=choice.lent if choice else False)
     if choice is not None:
         choice.reservation.settle_error(error)
     # RECOVERY: a failure that may have run (getattr(error, "may_have_run")) is where the images

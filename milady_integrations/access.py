@@ -63,10 +63,14 @@ class OperatorLimitError(RateLimitError):
     """The operator's key has served its share for now; nothing was sent."""
 
 
-def fit_key_hint(error: MiladyError, how: KeyHow, source: KeySource | None = None) -> MiladyError:
-    """Give an authentication failure the hint that fits the face and whose key was refused."""
+def fit_key_hint(error: MiladyError, how: KeyHow, *, lent: bool = False) -> MiladyError:
+    """Give an authentication failure the hint that fits the face, and whose key was refused.
+
+    ``lent`` is true when the operator's key was serving someone else: that caller cannot
+    fix the operator's key, only bring its own.
+    """
     if isinstance(error, AuthenticationError):
-        if source == "operator":
+        if lent:
             error.hint = "The server's own key was refused; tell its operator, or " + _lower_first(KEY_HINTS[how])
         else:
             error.hint = KEY_HINTS[how]
@@ -184,6 +188,8 @@ class KeyChoice:
     api_key: Secret = field(repr=False)
     source: KeySource
     reservation: Reservation = field(repr=False)
+    #: The operator's key serving someone else (within the limits).
+    lent: bool = False
 
     def secret(self) -> str:
         return self.api_key.get_secret_value()
@@ -229,4 +235,4 @@ class KeyPolicy:
         except OperatorLimitError as error:
             error.hint = "To go on now: " + _lower_first(KEY_HINTS[self.how])
             raise
-        return KeyChoice(Secret(self.operator_key), source, hold)
+        return KeyChoice(Secret(self.operator_key), source, hold, lent=True)

@@ -104,7 +104,8 @@ def test_keys_never_show_in_reprs() -> None:
 
 
 def test_the_401_hint_fits_the_face_and_whose_key_was_refused() -> None:
-    mine = fit_key_hint(AuthenticationError("Invalid API key"), "header", "caller")
+    mine = fit_key_hint(AuthenticationError("Invalid API key"), "header")
     assert str(mine) == f"Invalid API key. {KEY_HINTS['header']}"
-    theirs = fit_key_hint(AuthenticationError("Invalid API key"), "header", "operator")
+    lent = KeyPolicy(OPERATOR, serve_others=True).choose(None, caller="a", images=1).lent
+    theirs = fit_key_hint(AuthenticationError("Invalid API key"), "header", lent=lent)
     assert "operator" in str(theirs) and "X-API-Key" in str(theirs) and "MILADY_API_KEY" not in str(theirs)
