@@ -1,6 +1,7 @@
 """The MCP tools, each a translation of the core: generate_image, credits_balance, list_models."""
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -61,7 +62,7 @@ class Settings:
     def client(self, choice: KeyChoice) -> AsyncMiladyClient:
         # One connection pool for the server's life; each call carries its own key.
         if self._client is None:
-            self._client = AsyncMiladyClient(base_url=self.base_url, max_retries=2)
+            self._client = AsyncMiladyClient(base_url=self.base_url)
         return self._client.with_options(api_key=choice.api_key)  # type: ignore[no-any-return]
 
 
@@ -84,8 +85,9 @@ async def _with_progress(ctx: Context, label: str, work: Any) -> Any:
     async def tick() -> None:
         while True:
             await asyncio.sleep(1.0)
-            seconds = round(time.monotonic() - started)
-            await ctx.report_progress(seconds, None, f"{label}: {seconds} s")
+            seconds = int(time.monotonic() - started)  # each tick is a second later: always grows
+            with contextlib.suppress(Exception):  # progress is best effort; the call goes on
+                await ctx.report_progress(seconds, None, f"{label}: {seconds} s")
 
     ticker = asyncio.create_task(tick())
     try:
