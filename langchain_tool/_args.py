@@ -11,17 +11,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, create_model, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from milady_integrations.catalogue import MODEL_INFO
 from milady_integrations.request import FIELDS, FieldSpec
+from milady_integrations.wording import model_choices_text
 
 __all__ = ["CreditsBalanceInput", "GenerateImageInput", "GenerateImageInputAnyModel"]
 
-MODEL_DESCRIPTION = (
-    FIELDS["model"].description
-    + " Choices: "
-    + "; ".join(f"{m} ({i.provider}, {i.speed.lower()}: {i.best_for})" for m, i in MODEL_INFO.items())
-    + "."
-)
+MODEL_DESCRIPTION = model_choices_text(FIELDS["model"].description)
 
 SOURCE_IMAGE_DESCRIPTION = (
     "Optional image to transform (image-to-image): the http(s) URL of an image, for example "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
@@ -14,7 +15,9 @@ from milady_integrations import (
     DEFAULT_MAX_RETRIES,
     AsyncMiladyClient,
     MiladyClient,
+    MiladyError,
 )
+from milady_integrations.access import RUN_CONFIG_KEY, KeyChoice, KeyPolicy, fit_key_hint
 
 from ._clients import ClientPool
 
@@ -72,6 +75,24 @@ class MiladySettings(BaseModel):
         if self._pool is None:
             self._pool = ClientPool(self._client_options, self.client, self.async_client)
         return self._pool
+
+    def _run_key(self, config: RunnableConfig | None) -> KeyChoice | None:
+        """This run's own key, when ``config["configurable"]["milady_api_key"]`` carries one.
+
+        Decided by the core's key mechanism, as every face does; a run without one uses the
+        tool's configured key.
+        """
+        run_key = ((config or {}).get("configurable") or {}).get(RUN_CONFIG_KEY)
+        return KeyPolicy(how="run_config").choose(str(run_key)) if run_key else None
+
+    @staticmethod
+    def _keyed(client: Any, choice: KeyChoice | None) -> Any:
+        # Same connection pool, another key.
+        return client if choice is None else client.with_options(api_key=choice.api_key)
+
+    @staticmethod
+    def _explain(err: MiladyError, choice: KeyChoice | None) -> MiladyError:
+        return fit_key_hint(err, "run_config") if choice is not None else err
 
     def close(self) -> None:
         """Close the sync client this object made (no-op for clients passed in)."""

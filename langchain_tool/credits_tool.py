@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
+from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import run_in_executor
 from langchain_core.tools import ArgsSchema, BaseTool
 
@@ -34,25 +35,31 @@ class MiladyCreditsTool(MiladySettings, BaseTool):
     handle_tool_error: Any = True
     handle_validation_error: Any = format_validation_error
 
-    def _balance(self) -> tuple[str, dict[str, Any]]:
+    def _balance(self, config: RunnableConfig | None = None) -> tuple[str, dict[str, Any]]:
+        choice = None
         try:
-            return _reply(self.clients.sync().credits_balance())
+            choice = self._run_key(config)
+            return _reply(self._keyed(self.clients.sync(), choice).credits_balance())
         except MiladyError as err:
-            raise to_tool_exception(err) from err
+            raise to_tool_exception(self._explain(err, choice)) from err
 
-    def _run(self, run_manager: CallbackManagerForToolRun | None = None) -> tuple[str, dict[str, Any]]:
+    def _run(
+        self, run_manager: CallbackManagerForToolRun | None = None, *, config: RunnableConfig
+    ) -> tuple[str, dict[str, Any]]:
         if self.clients.only_async_given:
             raise RuntimeError(
                 "This tool was given only async_client: call it with ainvoke, or pass client= too"
             )
-        return self._balance()
+        return self._balance(config)
 
     async def _arun(
-        self, run_manager: AsyncCallbackManagerForToolRun | None = None
+        self, run_manager: AsyncCallbackManagerForToolRun | None = None, *, config: RunnableConfig
     ) -> tuple[str, dict[str, Any]]:
         if self.clients.only_sync_given:
-            return await run_in_executor(None, self._balance)
+            return await run_in_executor(None, self._balance, config)
+        choice = None
         try:
-            return _reply(await self.clients.async_().credits_balance())
+            choice = self._run_key(config)
+            return _reply(await self._keyed(self.clients.async_(), choice).credits_balance())
         except MiladyError as err:
-            raise to_tool_exception(err) from err
+            raise to_tool_exception(self._explain(err, choice)) from err

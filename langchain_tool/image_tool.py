@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
+from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import run_in_executor
 from langchain_core.tools import ArgsSchema, BaseTool
 from pydantic import Field
@@ -81,33 +82,37 @@ class MiladyImageGenerationTool(MiladySettings, BaseTool):
             options["allow_unlisted_model"] = True
         return options
 
-    def _generate(self, arguments: dict[str, Any]) -> tuple[Content, dict[str, Any]]:
-        client = self.clients.sync()
+    def _generate(self, arguments: dict[str, Any], config: RunnableConfig | None) -> tuple[Content, dict[str, Any]]:
+        choice = None
         try:
+            choice = self._run_key(config)
+            client = self._keyed(self.clients.sync(), choice)
             # Never a file path from a model: only web URLs (downloaded, checked) and data URLs.
             source = client.read_source(arguments.get("source_image"), allow_paths=False)
             result = client.generate_image(**{**self._options(arguments), "source_image": source})
         except MiladyError as err:
-            raise to_tool_exception(err) from err
+            raise to_tool_exception(self._explain(err, choice)) from err
         return self._reply(result, arguments)
 
     def _run(
-        self, run_manager: CallbackManagerForToolRun | None = None, **arguments: Any
+        self, run_manager: CallbackManagerForToolRun | None = None, *, config: RunnableConfig, **arguments: Any
     ) -> tuple[Content, dict[str, Any]]:
         if self.clients.only_async_given:
             raise RuntimeError("This tool was given only async_client: call it with ainvoke, or pass client= too")
-        return self._generate(arguments)
+        return self._generate(arguments, config)
 
     async def _arun(
-        self, run_manager: AsyncCallbackManagerForToolRun | None = None, **arguments: Any
+        self, run_manager: AsyncCallbackManagerForToolRun | None = None, *, config: RunnableConfig, **arguments: Any
     ) -> tuple[Content, dict[str, Any]]:
         if self.clients.only_sync_given:
             # Only a sync client was handed to us: run it off the event loop.
-            return await run_in_executor(None, self._generate, arguments)
-        client = self.clients.async_()
+            return await run_in_executor(None, self._generate, arguments, config)
+        choice = None
         try:
+            choice = self._run_key(config)
+            client = self._keyed(self.clients.async_(), choice)
             source = await client.read_source(arguments.get("source_image"), allow_paths=False)
             result = await client.generate_image(**{**self._options(arguments), "source_image": source})
         except MiladyError as err:
-            raise to_tool_exception(err) from err
+            raise to_tool_exception(self._explain(err, choice)) from err
         return self._reply(result, arguments)

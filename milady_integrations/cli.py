@@ -1,4 +1,4 @@
-"""The `milady` command: generate, batch, serve, demo.
+"""The `milady` command: generate, batch, serve, demo, mcp.
 
 Exit codes say what went wrong, so scripts can react without parsing text.
 """
@@ -248,6 +248,22 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    from mcp_server import run
+
+    run(
+        http=args.http,
+        host=args.host,
+        port=args.port,
+        serve_without_key=args.serve_without_key,
+        caller_images_per_hour=args.caller_images_per_hour,
+        app_images_per_hour=args.app_images_per_hour,
+        urls_only=args.urls_only,
+        max_image_chars=args.max_image_chars,
+    )
+    return 0
+
+
 def _request_arguments(parser: argparse.ArgumentParser) -> None:
     """One argument per request field, from the core's declarations."""
     for name, spec in FIELDS.items():
@@ -300,6 +316,30 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="launch the Gradio demo (local server when no key)")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=7860)
+
+    mcp = commands.add_parser(
+        "mcp",
+        help="run the MCP server (stdio; --http for streamable HTTP at /mcp)",
+        description="Tools generate_image, credits_balance, list_models. With no MILADY_API_KEY and no "
+        "MILADY_BASE_URL, images are drawn by an in-process local server.",
+    )
+    mcp.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
+    mcp.add_argument("--host", default="127.0.0.1")
+    mcp.add_argument("--port", type=int, default=8000)
+    mcp.add_argument(
+        "--serve-without-key",
+        action="store_true",
+        help="over HTTP, callers without an X-API-Key header use this server's key, within the limits below",
+    )
+    mcp.add_argument("--caller-images-per-hour", type=int, default=20, help="limit per caller on this server's key")
+    mcp.add_argument("--app-images-per-hour", type=int, default=200, help="limit for all callers on this server's key")
+    mcp.add_argument("--urls-only", action="store_true", help="results carry URLs but no image content")
+    mcp.add_argument(
+        "--max-image-chars",
+        type=int,
+        default=700_000,
+        help="base64 characters of image content per result, all images together (images are shrunk to fit)",
+    )
     return parser
 
 
@@ -328,6 +368,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             return _serve(args, out)
         if args.command == "batch":
             return asyncio.run(_batch(args, out, err))
+        if args.command == "mcp":
+            return _mcp(args)
         return _demo(args)
     except MiladyError as error:
         print(f"error: {_described(error)}", file=err)

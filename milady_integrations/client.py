@@ -79,7 +79,7 @@ def _web_source(value: object, allow_paths: bool) -> str | None:
         isinstance(value, os.PathLike) or (isinstance(value, str) and not value.startswith("data:"))
     ):
         raise InvalidRequestError(
-            f"source_image must be {_SOURCE_ALLOWED}; got {str(value)[:80]!r}",
+            f"source_image cannot be a file path here: it must be {_SOURCE_ALLOWED}; got {str(value)[:80]!r}",
             field="source_image",
             value=str(value)[:80],
             allowed=_SOURCE_ALLOWED,

@@ -26,6 +26,7 @@ __all__ = [
     "decode_data_url",
     "decode_image",
     "encode_data_url",
+    "fit_image",
     "is_local_host",
     "sniff_mime",
     "to_source_data_url",
@@ -89,9 +90,7 @@ def decode_image(data: bytes, *, what: str = "image") -> PILImage.Image:
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         # Pillow's text for unknown bytes names its in-memory file object, useless to a person.
         reason = "not a known image format" if isinstance(exc, UnidentifiedImageError) else exc
-        raise ImageDownloadError(
-            f"The {what} ({len(data)} bytes) does not decode as an image: {reason}"
-        ) from None
+        raise ImageDownloadError(f"The {what} ({len(data)} bytes) does not decode as an image: {reason}") from None
     return image
 
 
@@ -137,9 +136,7 @@ def _downscale_to_fit(data: bytes, max_chars: int) -> str:
     raise _source_error("is too large even after downscaling", f"{image.width}x{image.height}")
 
 
-def to_source_data_url(
-    source: object, *, downscale: bool = False, max_chars: int | None = None
-) -> str:
+def to_source_data_url(source: object, *, downscale: bool = False, max_chars: int | None = None) -> str:
     """Turn a data URL, bytes, a file path or a PIL image into a checked source data URL.
 
     The bytes must decode as an image. When the data URL would exceed the service's
@@ -245,13 +242,39 @@ def check_download_url(url: str, *, allow_local: bool) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ImageDownloadError(
-            f"Refusing to download image URL with scheme {parts.scheme or 'none'!r}: "
-            "only http(s) URLs are followed",
+            f"Refusing to download image URL with scheme {parts.scheme or 'none'!r}: only http(s) URLs are followed",
             hint="",
         )
     if not allow_local and is_local_host(parts.hostname):
         raise ImageDownloadError(
-            f"Refusing to download an image from local address {parts.hostname!r} "
-            "named by a remote service",
+            f"Refusing to download an image from local address {parts.hostname!r} named by a remote service",
             hint="",
         )
+
+
+_PASS_AS_IS = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
+
+
+def fit_image(data: bytes, max_base64_chars: int) -> tuple[bytes, str]:
+    """The image as (bytes, MIME type) whose base64 text is at most ``max_base64_chars``.
+
+    Small images in a common format pass unchanged; others are re-encoded as JPEG and
+    shrunk step by step (aspect ratio kept) until they fit.
+    """
+    mime = sniff_mime(data)
+    if mime in _PASS_AS_IS and _b64_len(data) <= max_base64_chars:
+        return data, mime or "image/png"
+    image = decode_image(data).convert("RGB")
+    scale = 1.0
+    for _ in range(16):
+        size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
+        buffer = io.BytesIO()
+        image.resize(size).save(buffer, format="JPEG", quality=82)
+        if _b64_len(buffer.getvalue()) <= max_base64_chars or size == (1, 1):
+            return buffer.getvalue(), "image/jpeg"
+        scale *= 0.75
+    return buffer.getvalue(), "image/jpeg"
+
+
+def _b64_len(data: bytes) -> int:
+    return 4 * ((len(data) + 2) // 3)

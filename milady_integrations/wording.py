@@ -13,9 +13,11 @@ __all__ = [
     "GENERATE_TOOL_DESCRIPTION",
     "agent_summary",
     "choice_label",
+    "model_choices_text",
     "model_label",
     "outcome_line",
     "plural",
+    "source_kinds",
     "waiting_line",
 ]
 
@@ -97,3 +99,15 @@ def agent_summary(result: ImageGenerationResult, *, style_preset: str, aspect_ra
     if result.text:
         lines.append(f"Service text: {result.text}")
     return "\n".join(lines)
+
+
+def model_choices_text(description: str) -> str:
+    """The model argument's description for an agent: ``description`` plus each known model and its use."""
+    choices = "; ".join(f"{m} ({i.provider}, {i.speed.lower()}: {i.best_for})" for m, i in MODEL_INFO.items())
+    return f"{description} Choices: {choices}."
+
+
+def source_kinds(allow_paths: bool) -> str:
+    """What an agent's ``source_image`` argument may be."""
+    kinds = "an http(s) URL of an image (for example one returned earlier), or a data:image/...;base64 URL"
+    return kinds + (", or the absolute path of an image file on this machine" if allow_paths else "")

@@ -1,0 +1,238 @@
+"""Whose key pays for a call, and the limits on an operator's key when it serves others.
+
+One mechanism for every face that serves callers other than its operator (the MCP
+server over HTTP, a Gradio block on a public page, a multi-tenant LangChain agent):
+
+- the caller's own key, when the caller sent one, always wins and is never limited;
+- else the operator's configured key, but for another caller only when the operator
+  allowed it, and then within :class:`OperatorLimits` (images per caller per hour and
+  per hour for the whole app, counting only billed images);
+- else, with no key and no service URL at all, the in-process local server's key.
+
+A key lives only in the :class:`KeyChoice` handed to the client; it never shows in a
+repr, a message or a log line. The hint that tells a person how to send a key is chosen
+here, per face (:data:`KEY_HINTS`), so a remote caller is told about ``X-API-Key``
+rather than about an environment variable on someone else's machine.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ._config import API_KEY_ENV, Secret
+from .errors import AuthenticationError, MiladyError, RateLimitError
+
+__all__ = [
+    "HOUR",
+    "KEY_HINTS",
+    "RUN_CONFIG_KEY",
+    "KeyChoice",
+    "KeyHow",
+    "KeyPolicy",
+    "KeySource",
+    "OperatorLimitError",
+    "OperatorLimits",
+    "Reservation",
+    "fit_key_hint",
+]
+
+HOUR = 3600.0
+#: Where a LangChain run carries its own key: ``config["configurable"][RUN_CONFIG_KEY]``.
+RUN_CONFIG_KEY = "milady_api_key"
+
+#: Where the key of a call came from.
+KeySource = Literal["caller", "operator", "local"]
+#: How a caller of this face hands over its own key.
+KeyHow = Literal["environment", "header", "run_config", "form"]
+
+#: The one sentence per face that says how to give a key (used on 401/403 and refusals).
+KEY_HINTS: dict[KeyHow, str] = {
+    "environment": f"Set {API_KEY_ENV} or pass api_key=... with a valid Milady Cloud key.",
+    "header": "Send your own Milady Cloud key in the X-API-Key header of your MCP connection.",
+    "run_config": f'Pass your Milady Cloud key as config["configurable"]["{RUN_CONFIG_KEY}"] for this run.',
+    "form": "Enter your own Milady Cloud key in the key field.",
+}
+
+
+class OperatorLimitError(RateLimitError):
+    """The operator's key has served its share for now; nothing was sent."""
+
+
+def fit_key_hint(error: MiladyError, how: KeyHow, *, lent: bool = False) -> MiladyError:
+    """Give an authentication failure the hint that fits the face, and whose key was refused.
+
+    ``lent`` is true when the operator's key was serving someone else: that caller cannot
+    fix the operator's key, only bring its own.
+    """
+    if isinstance(error, AuthenticationError):
+        if lent:
+            error.hint = "The server's own key was refused; tell its operator, or " + _lower_first(KEY_HINTS[how])
+        else:
+            error.hint = KEY_HINTS[how]
+    return error
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _wait_words(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    return f"{minutes} min {int(seconds % 60)} s" if minutes else f"{max(1, round(seconds))} s"
+
+
+class Reservation:
+    """Images held against the limits while a request runs; settle with what was billed."""
+
+    def __init__(self, limits: OperatorLimits | None, caller: str, images: int) -> None:
+        self._limits = limits
+        self._caller = caller
+        self.images = images
+        self._settled = False
+
+    def settle(self, billed: int) -> None:
+        """Keep ``billed`` images counted (0 when the service proved nothing ran); idempotent."""
+        if self._settled or self._limits is None:
+            return
+        self._settled = True
+        self._limits._settle(self._caller, self.images, max(0, min(billed, self.images)))
+
+    def settle_error(self, error: BaseException) -> None:
+        """After a failure: count every image when the request may have run (it may be billed)."""
+        self.settle(self.images if getattr(error, "may_have_run", False) else 0)
+
+
+@dataclass
+class OperatorLimits:
+    """Rolling one-hour windows of billed images: per caller and for the whole app.
+
+    ``clock`` is injectable for tests (seconds, monotonic).
+    """
+
+    per_caller: int = 20
+    per_app: int = 200
+    window: float = HOUR
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._app: deque[tuple[float, int]] = deque()
+        self._callers: dict[str, deque[tuple[float, int]]] = {}
+        self._held: dict[str, int] = {}
+
+    def _prune(self, events: deque[tuple[float, int]], now: float) -> None:
+        while events and events[0][0] <= now - self.window:
+            events.popleft()
+
+    def _wait(self, events: deque[tuple[float, int]], used: int, want: int, limit: int, now: float) -> float:
+        """Seconds until ``want`` more images fit under ``limit``."""
+        for when, count in events:
+            used -= count
+            if used + want <= limit:
+                return when + self.window - now
+        return self.window
+
+    def reserve(self, caller: str, images: int) -> Reservation:
+        """Hold ``images`` for ``caller`` or raise :class:`OperatorLimitError` (nothing is sent)."""
+        with self._lock:
+            now = self.clock()
+            self._prune(self._app, now)
+            mine = self._callers.setdefault(caller, deque())
+            self._prune(mine, now)
+            held_all = sum(self._held.values())
+            held_mine = self._held.get(caller, 0)
+            for events, held, limit, whose in (
+                (mine, held_mine, self.per_caller, "for each caller"),
+                (self._app, held_all, self.per_app, "for everyone together"),
+            ):
+                used = sum(count for _, count in events) + held
+                if used + images > limit:
+                    wait = self._wait(events, used, images, limit, now) if images <= limit else self.window
+                    raise OperatorLimitError(
+                        f"The shared key's limit of {limit} images per hour {whose} is used up: "
+                        f"{images} more would exceed it; retry in {_wait_words(wait)}",
+                        retry_after=wait,
+                        limit=limit,
+                        remaining=max(0, limit - used),
+                        hint="",
+                    )
+            self._held[caller] = held_mine + images
+            return Reservation(self, caller, images)
+
+    def _settle(self, caller: str, held: int, billed: int) -> None:
+        with self._lock:
+            self._held[caller] = max(0, self._held.get(caller, 0) - held)
+            if billed:
+                now = self.clock()
+                self._app.append((now, billed))
+                self._callers.setdefault(caller, deque()).append((now, billed))
+
+    def used(self, caller: str | None = None) -> int:
+        """Billed images in the current window (for one caller, or for the app)."""
+        with self._lock:
+            now = self.clock()
+            events = self._app if caller is None else self._callers.get(caller, deque())
+            self._prune(events, now)
+            return sum(count for _, count in events)
+
+
+@dataclass(frozen=True)
+class KeyChoice:
+    """The key one call uses, where it came from, and its hold on the limits."""
+
+    api_key: Secret = field(repr=False)
+    source: KeySource
+    reservation: Reservation = field(repr=False)
+    #: The operator's key serving someone else (within the limits).
+    lent: bool = False
+
+    def secret(self) -> str:
+        return self.api_key.get_secret_value()
+
+
+@dataclass
+class KeyPolicy:
+    """The operator's decision on whose key pays, for one face.
+
+    ``operator_key`` is the configured key (or the local server's in offline mode, with
+    ``local=True``). ``serve_others`` lets it pay for callers that sent no key of their own,
+    within ``limits``. ``how`` names how callers of this face send their own key.
+    """
+
+    operator_key: str | None = field(default=None, repr=False)
+    local: bool = False
+    serve_others: bool = False
+    limits: OperatorLimits | None = None
+    how: KeyHow = "environment"
+
+    def choose(self, caller_key: str | None, *, caller: str | None = None, images: int = 0) -> KeyChoice:
+        """The key for one call.
+
+        ``caller`` is who is asking when it is not the operator (a remote client, a visitor);
+        None means the operator itself (stdio, a local script). ``images`` is how many images
+        the call may bill, held against the limits when the operator's key serves someone else.
+        """
+        own = (caller_key or "").strip()
+        if own:
+            return KeyChoice(Secret(own), "caller", Reservation(None, "", images))
+        if self.operator_key is None:
+            raise AuthenticationError("No Milady Cloud key for this call", hint=KEY_HINTS[self.how])
+        source: KeySource = "local" if self.local else "operator"
+        if caller is None or self.local:
+            return KeyChoice(Secret(self.operator_key), source, Reservation(None, "", images))
+        if not self.serve_others:
+            raise AuthenticationError(
+                "This server does not lend its own key: a Milady Cloud key of your own is needed",
+                hint=KEY_HINTS[self.how],
+            )
+        try:
+            hold = self.limits.reserve(caller, images) if self.limits else Reservation(None, caller, images)
+        except OperatorLimitError as error:
+            error.hint = "To go on now: " + _lower_first(KEY_HINTS[self.how])
+            raise
+        return KeyChoice(Secret(self.operator_key), source, hold, lent=True)

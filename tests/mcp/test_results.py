@@ -1,0 +1,93 @@
+"""What a host receives: offline images, the size limit, URL-only results, source images, may-have-run."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters, stdio_client
+from PIL import Image
+
+from milady_integrations.local import LocalServer
+
+from .conftest import MILADY, OPERATOR_KEY, HttpServer, Logs, service_env, stdio_mcp
+
+pytestmark = pytest.mark.timeout(180)
+
+
+async def test_offline_mode_says_so_everywhere_and_returns_the_images(logs: Logs) -> None:
+    async with stdio_mcp({}, logs) as client:  # no key, no service URL
+        tools = (await client.list_tools()).tools
+        assert all("drawn locally" in tool.description for tool in tools)
+        result = await client.call_tool("generate_image", {"prompt": "a lighthouse", "num_images": 2})
+    assert not result.is_error
+    text = result.content[0].text
+    assert "not by a model" in text and "temporary" in text
+    assert len([b for b in result.content if b.type == "image"]) == 2
+    assert result.structured_content["offline"] is True
+    assert "images are drawn locally" in logs.text()  # the operator's banner, on stderr
+
+
+async def test_images_are_shrunk_under_the_stated_limit(server: LocalServer, logs: Logs) -> None:
+    async with stdio_mcp(service_env(server), logs, "--max-image-chars", "40000") as client:
+        tool = next(t for t in (await client.list_tools()).tools if t.name == "generate_image")
+        assert "40,000 base64 characters" in tool.description
+        result = await client.call_tool("generate_image", {"prompt": "a city", "num_images": 2, "aspect_ratio": "16:9"})
+    shown = [b for b in result.content if b.type == "image"]
+    assert len(shown) == 2
+    assert sum(len(b.data) for b in shown) <= 40000
+    picture = Image.open(io.BytesIO(base64.b64decode(shown[0].data)))
+    assert shown[0].mime_type == "image/jpeg" and picture.width > picture.height  # the shape is kept
+
+
+async def test_urls_only_results_carry_no_image_content(server: LocalServer, logs: Logs) -> None:
+    async with stdio_mcp(service_env(server), logs, "--urls-only") as client:
+        result = await client.call_tool("generate_image", {"prompt": "a boat"})
+    assert [b.type for b in result.content] == ["text"]
+    assert result.structured_content["urls"][0] in result.content[0].text
+
+
+async def test_a_local_file_is_a_source_over_stdio_but_never_over_http(
+    server: LocalServer, http_mcp: Callable[..., HttpServer], logs: Logs, tmp_path: Path
+) -> None:
+    picture = tmp_path / "source.png"
+    Image.new("RGB", (64, 48), "blue").save(picture)
+    async with stdio_mcp(service_env(server), logs) as client:
+        local = await client.call_tool("generate_image", {"prompt": "make it red", "source_image": str(picture)})
+    assert not local.is_error, local.content[0].text
+    requests = server.stats.generate_requests
+    async with http_mcp(service_env(server)).connect(OPERATOR_KEY) as client:
+        remote = await client.call_tool("generate_image", {"prompt": "make it red", "source_image": str(picture)})
+        tool = next(t for t in (await client.list_tools()).tools if t.name == "generate_image")
+    assert remote.is_error and "cannot be a file path here" in remote.content[0].text
+    assert "path" not in tool.input_schema["properties"]["source_image"]["description"]
+    assert server.stats.generate_requests == requests  # refused before anything was sent
+
+
+async def test_a_failure_that_may_have_run_tells_the_agent_not_to_resend(server: LocalServer, logs: Logs) -> None:
+    async with stdio_mcp(service_env(server), logs) as client:
+        server.faults.update(drop="before-response")
+        broken = await client.call_tool("generate_image", {"prompt": "a fox"})
+        server.faults.clear()
+        again = await client.call_tool("list_models", {})
+    assert broken.is_error
+    assert "Do not send this request again" in broken.content[0].text
+    assert broken.structured_content["may_have_run"] is True
+    assert not again.is_error
+
+
+async def test_the_readme_configuration_starts_the_server(server: LocalServer, logs: Logs) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## MCP", 1)[1].split("\n## ", 1)[0]
+    config = json.loads(section.split("```json", 1)[1].split("```", 1)[0])["mcpServers"]["milady"]
+    assert config["command"] == "/path/to/clone/.venv/bin/milady"
+    env = {**config["env"], "MILADY_BASE_URL": server.base_url}
+    params = StdioServerParameters(command=MILADY, args=config["args"], env=env)
+    with logs.err.open("a") as errlog:
+        async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:  # type: ignore[arg-type]
+            result = await client.call_tool("list_models", {})
+    assert not result.is_error
