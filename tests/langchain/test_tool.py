@@ -171,7 +171,7 @@ async def test_a_file_path_is_never_read_from_this_machine(
     before = server.stats.total_requests
     message = await call(make_tool(), kind_sync_async, {"prompt": "x", "source_image": str(private)})
     assert message.status == "error"
-    assert "source_image cannot be a file path here: it must be an http(s) URL of an image, or a data:image" in message.text
+    assert "source_image cannot be a file path here: it must be an http(s) URL of an image" in message.text
     assert server.stats.total_requests == before
 
 
