@@ -10,6 +10,7 @@ import asyncio
 import functools
 import os
 import warnings
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -104,6 +105,8 @@ class _ClientBase(Generic[HttpT]):
     _config: ClientConfig
     _http: HttpT
     _owns_http: bool
+    #: The client whose connection pool this one uses (itself, or the one it was copied from).
+    _pool_owner: Any
 
     def __init__(
         self,
@@ -124,6 +127,7 @@ class _ClientBase(Generic[HttpT]):
         self._config = ClientConfig.from_env(api_key, base_url, **options)
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else self._new_http()
+        self._pool_owner = self
 
     def _new_http(self) -> HttpT:
         raise NotImplementedError
@@ -154,6 +158,7 @@ class _ClientBase(Generic[HttpT]):
         clone._config = self._config.replace(**changes)
         clone._http = self._http
         clone._owns_http = False
+        clone._pool_owner = self._pool_owner
         return clone
 
     def build_request(self, prompt: str, **options: Unpack[GenerateOptions]) -> GenerateImageRequest:
@@ -274,10 +279,28 @@ class MiladyClient(_ClientBase[httpx.Client]):
 
 
 class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
-    """Async twin of MiladyClient: ``async with AsyncMiladyClient() as client: await ...``."""
+    """Async twin of MiladyClient: ``async with AsyncMiladyClient() as client: await ...``.
+
+    Usable from one event loop after another (agents often run each turn in a new
+    ``asyncio.run``): a connection pool belongs to the loop that opened it, so a pool
+    this client owns is opened anew on a new loop. A pool passed in is used as it is.
+    """
+
+    _loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
 
     def _new_http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(limits=_LIMITS, timeout=self._config.timeout)
+
+    def _transport(self) -> httpx.AsyncClient:
+        owner: AsyncMiladyClient = self._pool_owner
+        if owner._owns_http:
+            loop = asyncio.get_running_loop()
+            bound = owner._loop() if owner._loop is not None else None
+            if bound is not loop:
+                if owner._loop is not None:  # the old loop's connections cannot serve this one
+                    owner._http = owner._new_http()
+                owner._loop = weakref.ref(loop)
+        return owner._http
 
     async def generate_image(self, prompt: str, **options: Unpack[GenerateOptions]) -> ImageGenerationResult:
         """Generate 1-4 images in one request (see MiladyClient.generate_image)."""
@@ -287,7 +310,7 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
         return await self.send(request)
 
     async def send(self, request: GenerateImageRequest) -> ImageGenerationResult:
-        return await run_async(generate_flow(self._config, request), self._http)
+        return await run_async(generate_flow(self._config, request), self._transport())
 
     async def generate_images(
         self,
@@ -337,7 +360,7 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
 
     async def read_url(self, url: str) -> bytes:
         """Download an image URL with this client's size cap, timeout and address checks."""
-        return await run_async(download_flow(self._config, url), self._http)
+        return await run_async(download_flow(self._config, url), self._transport())
 
     async def read_source(self, value: object, *, allow_paths: bool = True) -> object:
         url = _web_source(value, allow_paths)
@@ -351,11 +374,14 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
             raise _source_download_error(url, err) from err
 
     async def credits_balance(self) -> float:
-        return await run_async(balance_flow(self._config), self._http)
+        return await run_async(balance_flow(self._config), self._transport())
 
     async def aclose(self) -> None:
         if self._owns_http:
-            await self._http.aclose()
+            bound = self._loop() if self._loop is not None else None
+            # A pool opened on another (maybe closed) loop cannot be closed from this one; it is dropped.
+            if bound is None or bound is asyncio.get_running_loop():
+                await self._http.aclose()
 
     close = aclose
 
