@@ -145,3 +145,12 @@ def test_the_nodes_are_found_without_running_the_pack(pack: types.ModuleType) ->
     for path in [REPO / "__init__.py", *(REPO / "comfyui_nodes").glob("*.py")]:
         scanned |= _literal_mapping_keys(path.read_text())
     assert scanned == runtime
+
+
+def test_what_comfyui_manager_installs_is_the_core_and_the_comfyui_extra() -> None:
+    # ComfyUI-Manager and the Registry run `pip install -r requirements.txt`; ComfyUI brings torch and torchvision.
+    lines = (REPO / "requirements.txt").read_text().splitlines()
+    requirements = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    project = PYPROJECT["project"]
+    assert requirements == [*project["dependencies"], *project["optional-dependencies"]["comfyui"]]
+    assert not [r for r in requirements if re.match(r"(torch|torchvision)\b", r)]
