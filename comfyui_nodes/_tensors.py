@@ -181,7 +181,7 @@ def _torchvision_pixels(data: bytes, channels: int) -> Any:
         return None
     if decoded.dtype != torch.uint8 or decoded.shape[0] != channels:
         return None  # 16-bit, or a transparency colour key Pillow does not turn into alpha
-    # torchvision's CHW is a view of HWC memory: this permute is free and contiguous.
+    # torchvision's CHW is usually a view of HWC memory (the permute is then contiguous); numpy reads either in place.
     return decoded.permute(1, 2, 0)
 
 
