@@ -112,7 +112,7 @@ def decoder(request: pytest.FixtureRequest, tensors: Any) -> str:
 async def _served_bytes(server: LocalServer, aspect_ratio: str, prompt: str = "a tower") -> bytes:
     async with AsyncMiladyClient(server.api_key, base_url=server.base_url) as client:
         result = await client.generate_image(prompt, aspect_ratio=aspect_ratio)
-        return await result.images[0].aread()
+        return await client.read_image(result.images[0])
 
 
 def _encoded(picture: Image.Image, fmt: str, **options: Any) -> bytes:
