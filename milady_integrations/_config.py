@@ -142,14 +142,16 @@ class ClientConfig:
             )
         return self.api_key.get_secret_value()
 
-    def headers(self) -> dict[str, str]:
-        key = self.require_key()
+    def headers(self, *, auth: bool = True) -> dict[str, str]:
+        """Request headers; with ``auth`` the key in both headers the service reads (it must be set)."""
         headers = {
-            "Authorization": f"Bearer {key}",
-            "X-API-Key": key,
             "User-Agent": f"milady-integrations/{__version__} httpx/{httpx.__version__}",
             "Accept": "application/json",
         }
+        key = self.require_key() if auth else None
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+            headers["X-API-Key"] = key
         headers.update(self.default_headers)
         return headers
 

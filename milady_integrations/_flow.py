@@ -159,10 +159,12 @@ def _json_body(received: Received, request_id: str | None) -> Any:
         ) from None
 
 
-def call_flow(config: ClientConfig, method: str, path: str, json_body: Any = None) -> Flow[tuple[Any, str | None]]:
-    """Send one API call with retries; return its parsed JSON body and request id."""
+def call_flow(
+    config: ClientConfig, method: str, path: str, json_body: Any = None, *, auth: bool = True
+) -> Flow[tuple[Any, str | None]]:
+    """Send one API call with retries; return its parsed JSON body and request id (``auth``: send the key)."""
     url = config.url(path)
-    request = httpx.Request(method, url, headers=config.headers(), json=json_body)
+    request = httpx.Request(method, url, headers=config.headers(auth=auth), json=json_body)
     secret = config.api_key.get_secret_value() if config.api_key else None
     attempt = 0
     while True:
