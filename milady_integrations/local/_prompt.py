@@ -1,0 +1,45 @@
+"""The service's prompt words: its private recipe for the prompt it sends the model.
+
+Only the local server needs them (a client never builds this prompt). An unknown
+preset or ratio is a missed lookup in the service's JavaScript: the word ``undefined``.
+"""
+
+from __future__ import annotations
+
+STYLE_WORDS: dict[str, str] = {
+    "none": "",
+    "photographic": "in a photographic style with realistic lighting and details",
+    "digital-art": "in a digital art style with vibrant colors and modern aesthetics",
+    "comic-book": "in a comic book style with bold lines and dramatic shading",
+    "fantasy-art": "in a fantasy art style with magical and ethereal elements",
+    "analog-film": "in an analog film photography style with film grain and vintage tones",
+    "neon-punk": "in a neon punk cyberpunk style with glowing neon colors",
+    "isometric": "in an isometric perspective style with geometric precision",
+    "low-poly": "in a low-poly 3D style with geometric facets",
+    "origami": "in an origami paper-folding style",
+    "line-art": "in a clean line art style with minimal shading",
+    "cinematic": "in a cinematic style with dramatic lighting and composition",
+    "3d-model": "as a high-quality 3D rendered model",
+}
+
+RATIO_WORDS: dict[str, str] = {
+    "1:1": "square composition",
+    "16:9": "wide landscape composition",
+    "9:16": "tall portrait composition",
+    "4:3": "landscape composition",
+    "3:4": "portrait composition",
+    "21:9": "ultra-wide cinematic composition",
+    "9:21": "ultra-tall vertical composition",
+}
+
+UNDEFINED = "undefined"
+
+
+def enhanced_prompt(prompt: str, preset: object = None, ratio: object = "1:1", *, image_to_image: bool = False) -> str:
+    """``Generate an image: <prompt> [style words], <ratio words>`` as the service builds it."""
+    lead = "Using the provided image as a reference, generate a new image: " if image_to_image else "Generate an image: "
+    style = ""
+    if preset and preset != "none":
+        style = " " + (STYLE_WORDS.get(preset, UNDEFINED) if isinstance(preset, str) else UNDEFINED)
+    words = RATIO_WORDS.get(ratio, UNDEFINED) if isinstance(ratio, str) else UNDEFINED
+    return f"{lead}{prompt}{style}, {words}"
