@@ -30,7 +30,8 @@ try:
     import starlette  # noqa: F401
     import uvicorn  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    raise ImportError("The local server needs starlette and uvicorn: pip install 'milady-integrations[server]'") from exc
+    needs = "The local server needs starlette and uvicorn: pip install 'milady-integrations[server]'"
+    raise ImportError(needs) from exc
 
 from ._app import LocalApp, create_app
 from ._faults import FaultError, Faults, ForcedStatus

@@ -80,7 +80,7 @@ def create_app(config: ServerConfig | None = None) -> LocalApp:
         Route("/_local/faults", _local_faults, methods=["GET", "POST"]),
         Route("/_local/credits", _local_credits, methods=["POST"]),
         Route("/_local/requests", lambda r: _json(200, {"requests": list(reversed(_state(r).log))})),
-        Route("/_local/reset", lambda r: (_state(r).reset(), _json(200, {"reset": True}))[1], methods=["POST"]),
+        Route("/_local/reset", _local_reset, methods=["POST"]),
     ])
     app.local = State(config or ServerConfig())
     return app
@@ -127,9 +127,9 @@ async def _generate(request: Request) -> Response:
         return _json(400, {"error": f"Bad fault setting: {exc}"})
     variant = (faults.response_shape or cfg.response_shape) == "success"
     answer, entry = await _run(request, state, raw, faults, forced, variant)
-    if entry is not None:
-        entry["status"] = answer.status_code
     await _pause(faults.latency, state)  # after billing: a client that gave up can find the images
+    if entry is not None:
+        entry["status"] = answer.status_code  # None until answered
     return answer
 
 
@@ -141,7 +141,8 @@ async def _run(request: Request, state: State, raw: bytes, faults: Faults, force
     # The service's order: rate limit, auth, JSON, body, price, reserve, generate, store, bill.
     limits, wait = state.rate(request.headers)
     if wait is not None:
-        return _json(429, rate_limited(cfg.rate_limit, cfg.rate_window, wait), {**limits, "Retry-After": str(wait)}), None
+        limited = rate_limited(cfg.rate_limit, cfg.rate_window, wait)
+        return _json(429, limited, {**limits, "Retry-After": str(wait)}), None
     key = state.key_of(request.headers)
     if key is None:
         return _json(401, {"error": AUTH_REQUIRED}, limits), None
@@ -294,26 +295,20 @@ async def _gallery(request: Request) -> Response:
     key = _auth(state, request)
     if isinstance(key, Response):
         return key
-    query, issues = request.query_params, []
-    kind = query.get("type")
-    if kind is not None and kind not in ("image", "video"):
-        issues.append({"path": ["type"], "message": "Invalid enum value. Expected 'image' | 'video'"})
-    numbers = {}
-    for name, default, low, high in (("limit", 100, 1, 1000), ("offset", 0, 0, None)):
-        text = query.get(name, str(default))
-        ok = text.strip().lstrip("-").isdigit() and int(text) >= low and (high is None or int(text) <= high)
-        numbers[name] = int(text) if ok else default
-        if not ok:
-            issues.append({"path": [name], "message": f"{name} must be an integer from {low}" + (f" to {high}" if high else "")})
+    query, kind = request.query_params, request.query_params.get("type")
+    limit, offset = query.get("limit", "100"), query.get("offset", "0")
+    issues = [{"path": [name], "message": message} for name, bad, message in (
+        ("type", kind not in (None, "image", "video"), "Invalid enum value. Expected 'image' | 'video'"),
+        ("limit", not limit.isdigit() or not 1 <= int(limit) <= 1000, "limit must be an integer from 1 to 1000"),
+        ("offset", not offset.isdigit(), "offset must be an integer from 0")) if bad]
     if issues:
         return _json(400, {"error": "Validation error", "details": issues})
     with state.lock:
         mine = [i for i in reversed(state.gallery.get(key, [])) if kind in (None, i["type"])]
     mine.sort(key=lambda i: i["createdAt"], reverse=True)
-    limit, offset = numbers["limit"], numbers["offset"]
-    page = mine[offset: offset + limit]
-    return _json(200, {"items": page, "count": len(page), "offset": offset, "limit": limit,
-                       "hasMore": offset + limit < len(mine)})
+    start, end = int(offset), int(offset) + int(limit)
+    return _json(200, {"items": mine[start:end], "count": len(mine[start:end]), "offset": start,
+                       "limit": int(limit), "hasMore": end < len(mine)})
 
 
 async def _model_status(request: Request) -> Response:
@@ -392,6 +387,11 @@ async def _oversize(head: bytes, total: int) -> Any:
 
 
 # ---------------------------------------------------------------- local controls (no auth)
+
+
+async def _local_reset(request: Request) -> Response:
+    _state(request).reset()
+    return _json(200, {"reset": True})
 
 
 async def _local_stats(request: Request) -> Response:

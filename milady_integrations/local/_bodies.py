@@ -72,21 +72,21 @@ def parse_json(raw: bytes) -> object:
     except RecursionError:
         raise ValueError("Maximum call stack size exceeded") from None
     except json.JSONDecodeError as exc:
-        pos, kind = exc.pos, exc.msg
-        if pos >= len(text.rstrip(" \t\n\r")):
+        if exc.pos >= len(text.rstrip(" \t\n\r")):
             raise ValueError("Unexpected end of JSON input") from None
-        where = f"in JSON at position {pos}"
-        if kind == "Extra data":
-            raise ValueError(f"Unexpected non-whitespace character after JSON at position {pos}") from None
-        if kind.startswith("Expecting property name"):
-            raise ValueError(f"Expected property name or '}}' {where}") from None
-        if kind.startswith("Unterminated string"):
-            raise ValueError(f"Unterminated string {where}") from None
-        if kind.startswith("Invalid control character"):
-            raise ValueError(f"Bad control character in string literal {where}") from None
-        if kind == "Expecting ',' delimiter":
-            raise ValueError(f"Expected ',' or '}}' after property value {where}") from None
-        raise ValueError(f"Unexpected token '{text[pos]}', {_context(text, pos)} is not valid JSON") from None
+        words = next((v for k, v in _V8.items() if exc.msg.startswith(k)), None)
+        token = f"Unexpected token '{text[exc.pos]}', {_context(text, exc.pos)} is not valid JSON"
+        raise ValueError(f"{words} at position {exc.pos}" if words else token) from None
+
+
+#: Python's JSON errors in V8's words.
+_V8 = {
+    "Extra data": "Unexpected non-whitespace character after JSON",
+    "Expecting property name": "Expected property name or '}' in JSON",
+    "Unterminated string": "Unterminated string in JSON",
+    "Invalid control character": "Bad control character in string literal in JSON",
+    "Expecting ',' delimiter": "Expected ',' or '}' after property value in JSON",
+}
 
 
 class Refused(Exception):
@@ -133,7 +133,8 @@ def validate_generate(body: object, *, variant: bool = False) -> GenerateCall:
         issues.append(("sourceImage", SOURCE_TOO_LARGE))
     if issues and variant:
         details = {"issues": [{"path": [f], "message": m} for f, m in issues]}
-        raise Refused(400, {"success": False, "error": "Validation failed", "code": "validation_error", "details": details})
+        raise Refused(400, {"success": False, "error": "Validation failed", "code": "validation_error",
+                            "details": details})
     if issues:
         raise Refused(400, {"error": issues[0][1]})
     model = fields.get("model", DEFAULT_MODEL)

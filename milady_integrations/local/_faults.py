@@ -87,11 +87,9 @@ class Faults:
 
     def force_status(self, status: int, count: int = 1, **options: Any) -> None:
         """Answer the next ``count`` generate requests with ``status`` (see ForcedStatus)."""
-        forced = _forced(status, **options)
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise FaultError(f"count must be a whole number >= 1, got {count!r}")
+        queued = _queue(status, count, **options)
         with self._lock:
-            self._forced.extend([forced] * count)
+            self._forced.extend(queued)
 
     @property
     def pending_statuses(self) -> list[int]:
@@ -121,11 +119,7 @@ class Faults:
         checked = {name: _check(Faults, name, value) for name, value in data.items()}
         queued: list[ForcedStatus] = []
         for item in force if isinstance(force, list) else [force]:
-            item = {"status": item} if not isinstance(item, dict) else dict(item)
-            count = item.pop("count", 1)
-            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-                raise FaultError(f"force_status count must be a whole number >= 1, got {count!r}")
-            queued += [_forced(**item)] * count
+            queued += _queue(**item) if isinstance(item, dict) else _queue(item)
         if reset:
             self.clear()
         self.update(**checked)
@@ -223,3 +217,9 @@ def _forced(status: object, **options: Any) -> ForcedStatus:
         return ForcedStatus(status, **options)  # type: ignore[arg-type]
     except TypeError as exc:
         raise FaultError(f"force_status: {exc}") from None
+
+
+def _queue(status: object = None, count: object = 1, **options: Any) -> list[ForcedStatus]:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise FaultError(f"force_status count must be a whole number >= 1, got {count!r}")
+    return [_forced(status, **options)] * count

@@ -35,7 +35,7 @@ def _ok(description: str, schema: dict[str, Any], headers: dict[str, Any] | None
 
 
 _ERROR = _obj("error", error=_S)
-_SHARED_AUTH = {"401": _ok("No key, or a key the service does not accept.", _obj("error", success=_B, error=_S, code=_S)),
+_SHARED_AUTH = {"401": _ok("No key, or a key not accepted.", _obj("error", success=_B, error=_S, code=_S)),
                 "403": _ok("The key is inactive.", _obj("error", success=_B, error=_S, code=_S))}
 _LIMITS = {name: {"schema": _S} for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
                                               "X-RateLimit-Policy")}
@@ -76,7 +76,7 @@ def _generate() -> dict[str, Any]:
         "requestBody": {"required": True, "content": {"application/json": {"schema": _REQUEST}}},
         "responses": {
             "200": _ok("Images generated (possibly fewer than asked).", _GENERATED, _LIMITS),
-            "400": _ok(f"The body was refused, e.g. {PROMPT_REQUIRED!r}.", _obj("error", error=_S, details=_ANY_OBJECT)),
+            "400": _ok(f"Refused, e.g. {PROMPT_REQUIRED!r}.", _obj("error", error=_S, details=_ANY_OBJECT)),
             "401": _ok(AUTH_REQUIRED, _ERROR),
             "402": _ok(INSUFFICIENT_CREDITS + "; never retry.", _obj("error required", error=_S, required=_N)),
             "429": _ok("Too many requests; retry after Retry-After seconds.",
@@ -120,7 +120,7 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
                 "200": _ok("The balance.", _obj("balance", balance=_N))},
                 parameters=(_query("fresh", {**_S, "enum": ["true", "false"]}),)),
             "/api/v1/gallery": _get("listGallery", "Past generations, newest first.", {
-                "200": _ok("One page.", _obj("items count offset limit hasMore", items={"type": "array", "items": _ITEM},
+                "200": _ok("A page.", _obj("items count offset limit hasMore", items={"type": "array", "items": _ITEM},
                                              count=_I, offset=_I, limit=_I, hasMore=_B)),
                 "400": _ok("A bad query.", _obj("error details", error={"const": "Validation error"},
                                                  details={"type": "array"}))},

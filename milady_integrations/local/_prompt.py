@@ -37,7 +37,9 @@ UNDEFINED = "undefined"
 
 def enhanced_prompt(prompt: str, preset: object = None, ratio: object = "1:1", *, image_to_image: bool = False) -> str:
     """``Generate an image: <prompt> [style words], <ratio words>`` as the service builds it."""
-    lead = "Using the provided image as a reference, generate a new image: " if image_to_image else "Generate an image: "
+    lead = "Generate an image: "
+    if image_to_image:
+        lead = "Using the provided image as a reference, generate a new image: "
     style = ""
     if preset and preset != "none":
         style = " " + (STYLE_WORDS.get(preset, UNDEFINED) if isinstance(preset, str) else UNDEFINED)

@@ -72,7 +72,7 @@ class ServerConfig:
 class ServerStats:
     """A snapshot of the counters; ``server.stats`` returns a fresh one each time."""
 
-    #: Requests per endpoint: "generate", "balance", "image", "gallery", "models", "pricing", "openapi", "local", "other".
+    #: Requests per endpoint: generate, balance, image, gallery, models, pricing, openapi, local, other.
     requests: dict[str, int] = field(default_factory=dict)
     generate_validated: int = 0  #: generate requests past rate limit and auth
     images_generated: int = 0
@@ -131,15 +131,10 @@ class State:
 
     # ------------------------------------------------------------ keys and credits
 
-    @staticmethod
-    def given_key(headers: Mapping[str, str]) -> str:
-        key = headers.get("x-api-key", "").strip()
-        auth = headers.get("authorization", "")
-        return key or (auth[7:].strip() if auth.startswith("Bearer ") else "")
-
     def key_of(self, headers: Mapping[str, str]) -> str | None:
-        """The caller's key if this server accepts it."""
-        key, allowed = self.given_key(headers), self.config.api_keys
+        """The caller's key (X-API-Key, else Bearer) if this server accepts it."""
+        auth, allowed = headers.get("authorization", ""), self.config.api_keys
+        key = headers.get("x-api-key", "").strip() or (auth[7:].strip() if auth.startswith("Bearer ") else "")
         return key if key and (allowed is None or key in allowed) else None
 
     def balance(self, key: str, set_to: float | None = None) -> float:

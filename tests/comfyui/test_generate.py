@@ -82,8 +82,9 @@ async def test_rgba_and_single_image_sources_are_accepted(
     node_class: type, inputs: Any, milady_env: LocalServer
 ) -> None:
     for source in (torch.rand(1, 32, 32, 4), torch.rand(32, 32, 3)):
-        images, text, *_ = await node_class().generate(**inputs(source_image=source))
-        assert images.shape[0] == 1 and text.startswith("Using the provided image")
+        images, *_ = await node_class().generate(**inputs(source_image=source))
+        assert images.shape[0] == 1
+        assert milady_env.requests[0]["enhancedPrompt"].startswith("Using the provided image")
 
 
 async def test_a_batch_of_sources_sends_one_request_per_image(

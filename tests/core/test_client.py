@@ -67,7 +67,8 @@ async def test_text_to_image_returns_a_readable_webp_of_the_ratio_size(twin, ser
     assert image.url and image.url.startswith("http://127.0.0.1:")
     assert image.mime_type == "image/webp"
     assert image.text == ""  # the model's own text: none here
-    assert built_prompt(server, "a red fox in snow") == "Generate an image: a red fox in snow, wide landscape composition"
+    built = built_prompt(server, "a red fox in snow")
+    assert built == "Generate an image: a red fox in snow, wide landscape composition"
     data = await twin.read(image)
     assert image.file_size == len(data)
     picture = Image.open(io.BytesIO(data))

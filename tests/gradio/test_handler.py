@@ -212,7 +212,7 @@ async def test_a_source_image_makes_it_image_to_image(async_client: AsyncMiladyC
     source = _uploaded("sketch.png")
     Image.new("RGB", (64, 48), (200, 40, 40)).save(source)
 
-    paths, _text = await generate(*_args(prompt="make it blue", source_image={"path": str(source)}), progress=Progress())
+    paths, _ = await generate(*_args(prompt="make it blue", source_image={"path": str(source)}), progress=Progress())
 
     assert len(paths) == 1
     assert server.requests[0]["enhancedPrompt"].startswith("Using the provided image as a reference")

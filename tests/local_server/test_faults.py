@@ -67,7 +67,7 @@ def test_forced_statuses_are_counted_down(srv: LocalServer, generate: Any) -> No
     assert srv.stats.generate_requests == 3 and srv.stats.images_billed == 1
 
 
-def test_latency_delays_the_answer(generate: Any, http: httpx.Client, key: str) -> None:
+def test_latency_delays_the_answer(srv: LocalServer, generate: Any, http: httpx.Client, key: str) -> None:
     started = time.monotonic()
     assert generate({"prompt": "a"}, headers={"X-Milady-Fault-Latency": "0.3"}).status_code == 200
     assert time.monotonic() - started >= 0.3
@@ -78,6 +78,12 @@ def test_latency_delays_the_answer(generate: Any, http: httpx.Client, key: str) 
             timeout=0.1,
             headers={"X-API-Key": key, "X-Milady-Fault-Latency": "0.4"},
         )
+    # The client gave up; the server still finishes and bills (the reason not to resend blindly).
+    for _ in range(200):
+        if srv.stats.images_billed == 2:
+            break
+        time.sleep(0.05)
+    assert srv.stats.images_billed == 2
 
 
 def test_dropped_connection_before_the_response(srv: LocalServer, generate: Any, key: str) -> None:
