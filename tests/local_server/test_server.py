@@ -16,11 +16,12 @@ from milady_integrations.local import LocalServer, ServerConfig, create_app, ope
 
 
 def test_starts_and_stops_without_leaking_threads() -> None:
-    before = threading.active_count()
     with LocalServer() as server:
         assert server.base_url.startswith("http://127.0.0.1:") and server.api_key == "local-key"
         assert httpx.get(server.base_url + "/openapi.json").status_code == 200
-    assert threading.active_count() == before
+        name = f"milady-local-{server.port}"
+        assert name in [thread.name for thread in threading.enumerate()]
+    assert name not in [thread.name for thread in threading.enumerate()]
     assert not server.running
 
 
