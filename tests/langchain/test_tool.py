@@ -40,8 +40,9 @@ def fetch(url: str) -> bytes:
 
 
 async def test_content_is_short_text_and_the_artifact_holds_the_images(
-    kind_sync_async: str, make_tool: Any
+    kind_sync_async: str, make_tool: Any, server: LocalServer
 ) -> None:
+    server.faults.update(text="a caption from the model")
     args = {"prompt": "a red fox", "style_preset": "photographic", "aspect_ratio": "16:9", "num_images": 2}
     message = await call(make_tool(), kind_sync_async, args)
     assert message.status == "success"
@@ -59,7 +60,8 @@ async def test_content_is_short_text_and_the_artifact_holds_the_images(
         assert sniff_mime(data) == image["mime_type"] == "image/webp"
         assert image["file_size"] == len(data)
         assert image["data_url"] is None
-    assert "in a photographic style" in artifact["text"]
+    assert "in a photographic style" in server.requests[0]["enhancedPrompt"]
+    assert artifact["text"] == "a caption from the model"
     assert f"Service text: {artifact['text']}" in message.content
     assert artifact["request_ids"] and all(r.startswith("req_") for r in artifact["request_ids"])
     assert (artifact["prompt"], artifact["style_preset"], artifact["aspect_ratio"]) == (
@@ -120,13 +122,15 @@ async def test_image_blocks_carry_fallback_images_as_base64(
     assert data_url.startswith(f"data:{image['mime_type']};base64,")
 
 
-async def test_a_source_image_url_is_downloaded_and_sent(kind_sync_async: str, make_tool: Any) -> None:
+async def test_a_source_image_url_is_downloaded_and_sent(
+    kind_sync_async: str, make_tool: Any, server: LocalServer
+) -> None:
     tool = make_tool()
     first = await call(tool, kind_sync_async, {"prompt": "a red fox"})
     url = first.artifact["urls"][0]
     second = await call(tool, kind_sync_async, {"prompt": "the same fox in winter", "source_image": url})
     assert second.status == "success"
-    assert second.artifact["text"].startswith("Using the provided image as a reference")
+    assert server.requests[0]["enhancedPrompt"].startswith("Using the provided image as a reference")
 
 
 async def test_a_source_image_data_url_is_sent(kind_sync_async: str, server: LocalServer, make_tool: Any) -> None:
@@ -135,7 +139,7 @@ async def test_a_source_image_data_url_is_sent(kind_sync_async: str, server: Loc
         data_url = encode_data_url(client.read_images(result)[0])
     message = await call(make_tool(), kind_sync_async, {"prompt": "make it blue", "source_image": data_url})
     assert message.status == "success"
-    assert message.artifact["text"].startswith("Using the provided image as a reference")
+    assert server.requests[0]["enhancedPrompt"].startswith("Using the provided image as a reference")
 
 
 async def test_an_unreadable_source_url_names_source_image(
