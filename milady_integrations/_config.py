@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -69,6 +71,8 @@ class ClientConfig:
     download_timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_DOWNLOAD_TIMEOUT)
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
     default_headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    #: Source of the retry backoff's jitter, in [0, 1); a seam that makes waits deterministic.
+    jitter: Callable[[], float] = field(default=random.random, compare=False)
 
     @classmethod
     def from_arguments(
