@@ -102,8 +102,7 @@ def _json_body(received: Received, request_id: str | None) -> Any:
         return json.loads(received.body)
     except ValueError:
         raise UnexpectedResponseError(
-            f"The service answered {received.status} with a body that is not JSON "
-            f"({len(received.body)} bytes)",
+            f"The service answered {received.status} with a body that is not JSON ({len(received.body)} bytes)",
             status_code=received.status,
             body=received.body[:200].decode("utf-8", "replace"),
             request_id=request_id,
@@ -144,9 +143,7 @@ def call_flow(config: ClientConfig, method: str, path: str, json_body: Any = Non
 
 def generate_flow(config: ClientConfig, request: GenerateImageRequest) -> Flow[ImageGenerationResult]:
     body, request_id = yield from call_flow(config, "POST", GENERATE_PATH, request.to_wire())
-    result = parse_generation_body(
-        body, requested=request.num_images, model=request.model, request_id=request_id
-    )
+    result = parse_generation_body(body, requested=request.num_images, model=request.model, request_id=request_id)
     if not result.images:
         items = body.get("images")
         if items:
@@ -156,9 +153,7 @@ def generate_flow(config: ClientConfig, request: GenerateImageRequest) -> Flow[I
                 body=body,
                 request_id=request_id,
             )
-        raise GenerationFailedError(
-            "The service answered 200 but returned no images", body=body, request_id=request_id
-        )
+        raise GenerationFailedError("The service answered 200 but returned no images", body=body, request_id=request_id)
     if result.partial:
         logger.warning("%s", result.partial_note)
     return result
@@ -168,9 +163,7 @@ def balance_flow(config: ClientConfig) -> Flow[float]:
     body, request_id = yield from call_flow(config, "GET", BALANCE_PATH)
     balance = body.get("balance") if isinstance(body, dict) else None
     if isinstance(balance, bool) or not isinstance(balance, (int, float)):
-        raise UnexpectedResponseError(
-            "The credits answer has no numeric 'balance'", body=body, request_id=request_id
-        )
+        raise UnexpectedResponseError("The credits answer has no numeric 'balance'", body=body, request_id=request_id)
     return float(balance)
 
 
@@ -220,8 +213,7 @@ def download_flow(config: ClientConfig, url: str) -> Flow[bytes]:
         outcome = yield Send(image_request(url, address), config.download_timeout, max_bytes=config.max_download_bytes)
         if isinstance(outcome, BodyTooLarge):
             raise ImageDownloadError(
-                f"The image at {url} is larger than the download cap of "
-                f"{config.max_download_bytes:,} bytes",
+                f"The image at {url} is larger than the download cap of {config.max_download_bytes:,} bytes",
                 hint="Raise max_download_bytes if you trust this source.",
             )
         if isinstance(outcome, Exception):
@@ -234,9 +226,7 @@ def download_flow(config: ClientConfig, url: str) -> Flow[bytes]:
             url = urljoin(url, outcome.headers["location"])
             continue
         if outcome.status != 200:
-            raise ImageDownloadError(
-                f"The image at {url} answered HTTP {outcome.status}", status_code=outcome.status
-            )
+            raise ImageDownloadError(f"The image at {url} answered HTTP {outcome.status}", status_code=outcome.status)
         if sniff_mime(outcome.body) is None:
             decode_image(outcome.body, what=f"download from {url}")
         return outcome.body

@@ -226,14 +226,18 @@ _FALLBACK_MESSAGES: dict[type[MiladyError], str] = {
 
 # The service's own bodies whose meaning is certain (anything else of that status is not).
 REFUNDED_500 = "No images were generated"
-SERVICE_503S = frozenset({
-    "Image generation service is not configured",
-    "Image generation is temporarily unavailable. Please try again shortly.",
-})
-SERVICE_401S = frozenset({
-    "Authentication required. Provide a valid session or API key.",  # generate-image
-    "Invalid or expired API key",  # the shared auth helper (balance and other routes)
-})
+SERVICE_503S = frozenset(
+    {
+        "Image generation service is not configured",
+        "Image generation is temporarily unavailable. Please try again shortly.",
+    }
+)
+SERVICE_401S = frozenset(
+    {
+        "Authentication required. Provide a valid session or API key.",  # generate-image
+        "Invalid or expired API key",  # the shared auth helper (balance and other routes)
+    }
+)
 _GATEWAY_STATUSES = frozenset({502, 504, 520, 521, 522, 523, 524})
 MAY_HAVE_BEEN_CHARGED = "the request may have been charged"
 
@@ -360,7 +364,9 @@ def _outcome_unknown(status: int, detail: str, common: dict[str, Any]) -> Milady
     else:
         what = "failed after it may have started the work"
     said = f": {detail}" if detail else ""
-    return OutcomeUnknownError(f"The service answered HTTP {status}{said}. It {what}, so {MAY_HAVE_BEEN_CHARGED}", **common)
+    return OutcomeUnknownError(
+        f"The service answered HTTP {status}{said}. It {what}, so {MAY_HAVE_BEEN_CHARGED}", **common
+    )
 
 
 def error_from_response(
