@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
@@ -68,6 +69,7 @@ class ClientOptions(TypedDict, total=False):
     download_timeout: float | httpx.Timeout | None
     max_download_bytes: int
     default_headers: Mapping[str, str] | None
+    jitter: Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class ClientConfig:
     download_timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_DOWNLOAD_TIMEOUT)
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
     default_headers: tuple[tuple[str, str], ...] = ()
+    #: Source of the retry backoff's jitter, in [0, 1); a seam that makes waits deterministic.
+    jitter: Callable[[], float] = field(default=random.random, compare=False)
 
     def __post_init__(self) -> None:
         # Normalised here, once, for the constructor and for every ``replace``.

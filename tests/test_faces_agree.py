@@ -33,6 +33,7 @@ ANSWERS = [
     (500, {"error": "No images were generated"}),
     (503, {"error": "Image generation service is not configured"}),
     (502, "<html><title>502 Bad Gateway</title></html>"),
+    (500, {"error": "Pricing unavailable for image:generation google/x"}),
 ]
 
 
@@ -72,7 +73,9 @@ def test_the_lines_a_person_acts_on() -> None:
     )
     assert texts["RateLimitError429"].startswith("Rate limited: retry in 42 s")
     assert "Retry, or try a different model" in texts["GenerationFailedError500"]
-    assert "502 Bad Gateway" in texts["ServiceUnavailableError502"]
+    assert "502 Bad Gateway" in texts["OutcomeUnknownError502"]
+    assert "may have been charged. Check your gallery" in texts["OutcomeUnknownError502"]
+    assert "nothing was charged" in texts["ServiceUnavailableError503"]
     assert "num_images=7" in texts["InvalidRequestError"] and "1 to 4" in texts["InvalidRequestError"]
 
 

@@ -117,10 +117,12 @@ async def test_partial_success_returns_what_came_back_and_says_so(
     assert "Asked for 3 images, the service returned 2" in comfy.text_lines[-1]
 
 
-async def test_a_transient_503_is_retried(node_class: type, inputs: Any, milady_env: LocalServer) -> None:
-    milady_env.faults.force_status(503, count=1)
+async def test_a_refunded_500_is_retried(node_class: type, inputs: Any, milady_env: LocalServer) -> None:
+    milady_env.faults.force_status(500, count=1)  # "No images were generated": refunded, safe to repeat
+    before = milady_env.stats.generate_requests
     images, *_ = await node_class().generate(**inputs())
     assert images.shape[0] == 1
+    assert milady_env.stats.generate_requests == before + 2
 
 
 async def test_cancel_stops_a_slow_request(node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import logging
 import socket
-import time
 
 import httpx
 import pytest
@@ -25,10 +24,7 @@ from milady_integrations import (
     ImageDownloadError,
     InsufficientCreditsError,
     InvalidRequestError,
-    MiladyConnectionError,
-    MiladyTimeoutError,
     RateLimitError,
-    ServiceUnavailableError,
     UnexpectedResponseError,
 )
 from milady_integrations.local import IMAGE_SIZES, LocalServer, ServerConfig
@@ -170,78 +166,6 @@ async def test_402_carries_the_credits_required(twin, server: LocalServer) -> No
     with pytest.raises(InsufficientCreditsError) as caught:
         await twin.generate_image("a fox", num_images=2)
     assert caught.value.required == pytest.approx(0.04)
-
-
-@pytest.mark.parametrize(("status", "error_class"), [(500, GenerationFailedError), (503, ServiceUnavailableError)])
-async def test_server_failures_are_retried_then_succeed(twin, server: LocalServer, status, error_class) -> None:
-    server.faults.force_status(status, count=1)
-    before = generate_count(server)
-    result = await twin.generate_image("a fox")
-    assert result.returned == 1
-    assert generate_count(server) == before + 2
-
-
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
-async def test_server_failures_give_up_after_max_retries(twin, server: LocalServer, status) -> None:
-    server.faults.force_status(status, count=5)
-    before = generate_count(server)
-    with pytest.raises((GenerationFailedError, ServiceUnavailableError)) as caught:
-        await twin.with_options(max_retries=1).generate_image("a fox")
-    assert f"{status}" in str(caught.value) or status == 500
-    assert generate_count(server) == before + 2
-
-
-async def test_429_waits_for_retry_after_then_succeeds(twin, server: LocalServer) -> None:
-    server.faults.force_status(429, retry_after=1)
-    started = time.monotonic()
-    result = await twin.generate_image("a fox")
-    assert result.returned == 1
-    assert time.monotonic() - started >= 1.0
-
-
-async def test_429_longer_than_the_cap_is_raised_at_once_with_the_wait(twin, server: LocalServer) -> None:
-    server.faults.force_status(429, retry_after=90)
-    before = generate_count(server)
-    with pytest.raises(RateLimitError) as caught:
-        await twin.with_options(max_retry_wait=5).generate_image("a fox")
-    assert caught.value.retry_after == 90 and "retry in 90 s" in str(caught.value)
-    assert caught.value.limit is not None
-    assert generate_count(server) == before + 1
-
-
-async def test_429_without_retry_after_backs_off_and_retries(twin, server: LocalServer) -> None:
-    server.faults.force_status(429, retry_after=None)
-    before = generate_count(server)
-    assert (await twin.generate_image("a fox")).returned == 1
-    assert generate_count(server) == before + 2
-
-
-async def test_a_read_timeout_is_never_repeated(twin, server: LocalServer) -> None:
-    server.faults.update(latency=1.5)
-    before = generate_count(server)
-    with pytest.raises(MiladyTimeoutError) as caught:
-        await twin.with_options(timeout=httpx.Timeout(0.4, connect=2.0)).generate_image("slow fox")
-    assert "may still complete and be billed" in str(caught.value)
-    assert generate_count(server) == before + 1
-
-
-async def test_a_dropped_connection_after_sending_is_not_repeated(twin, server: LocalServer) -> None:
-    server.faults.update(drop="before-response")
-    before = generate_count(server)
-    with pytest.raises(MiladyConnectionError) as caught:
-        await twin.generate_image("a fox")
-    assert caught.value.may_have_run
-    assert generate_count(server) == before + 1
-
-
-async def test_connection_refused_is_retried_and_reported(kind_sync_async: str, make_twin) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    twin = make_twin(kind_sync_async, api_key="k", base_url=f"http://127.0.0.1:{port}", max_retries=1)
-    with pytest.raises(MiladyConnectionError) as caught:
-        await twin.generate_image("a fox")
-    assert not caught.value.may_have_run and f"127.0.0.1:{port}" in str(caught.value)
 
 
 @pytest.mark.parametrize("fault", ["truncated", "invalid-json", "empty-object"])

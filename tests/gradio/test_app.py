@@ -17,7 +17,6 @@ from PIL import Image
 from gradio_app import create_demo, milady_image_block
 from milady_integrations import AsyncMiladyClient
 from milady_integrations.local import IMAGE_SIZES, LocalServer, ServerConfig
-from milady_integrations.local._prompt import STYLE_PRESET_PROMPT_WORDS
 from milady_integrations.offline import LOCAL_BANNER
 
 
