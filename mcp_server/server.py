@@ -14,6 +14,7 @@ from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from milady_integrations import AsyncMiladyClient, MiladyError, __version__
+from milady_integrations._config import RECOVER_FOR
 from milady_integrations.access import KeyChoice, KeyPolicy, fit_key_hint
 from milady_integrations.catalogue import (
     ASPECT_RATIO_DESCRIPTIONS,
@@ -64,7 +65,7 @@ class Settings:
         # One connection pool for the server's life; each call carries its own key.
         if self._client is None:
             # Recovery first, so a call that may have run answers with its images, not an error to resend.
-            self._client = AsyncMiladyClient(base_url=self.base_url, recover=True, check_models=True)
+            self._client = AsyncMiladyClient(base_url=self.base_url, recover_for=RECOVER_FOR, check_models=True)
         return self._client.with_options(api_key=choice.api_key)  # type: ignore[no-any-return]
 
 

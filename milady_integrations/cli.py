@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ._config import RECOVER_FOR
 from ._version import __version__
 from .client import AsyncMiladyClient
 from .errors import (
@@ -137,7 +138,7 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if endpoint.banner:
             print(f"NOTE: {endpoint.banner}", file=err, flush=True)
         # recover: a request that may have run is looked up in the gallery before failing (never paid twice).
-        async with AsyncMiladyClient(api_key=endpoint.api_key, base_url=endpoint.base_url, recover=True) as client:
+        async with AsyncMiladyClient(endpoint.api_key, base_url=endpoint.base_url, recover_for=RECOVER_FOR) as client:
             unavailable = await client.model_note(request.model)
             if unavailable:
                 print(f"warning: {unavailable}", file=err, flush=True)
