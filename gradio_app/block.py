@@ -292,26 +292,36 @@ def milady_image_block(
             gr.Warning(result.partial_note)
         return paths, result.text
 
-    event = generate_button.click(
-        generate if api_key is None else generate_with_key,
-        inputs=field_inputs + ([api_key] if api_key is not None else []),
-        outputs=[gallery, text],
-        api_name=api_name,
-        api_description=API_DESCRIPTION if api_key is not None else None,
-        validator=validate,
+    common: dict[str, Any] = {
+        "outputs": [gallery, text],
+        "validator": validate,
         # Raw values reach the core's validators, so every message names field, value and range.
-        preprocess=False,
-        concurrency_limit=concurrency_limit,
-        concurrency_id=CONCURRENCY_ID,
-        show_progress="full",
-        show_progress_on=[gallery],
-    )
+        "preprocess": False,
+        "concurrency_limit": concurrency_limit,
+        "concurrency_id": CONCURRENCY_ID,
+        "show_progress": "full",
+        "show_progress_on": [gallery],
+    }
+    if api_key is None:
+        event = generate_button.click(generate, inputs=field_inputs, api_name=api_name, **common)
+    else:
+        # The browser keeps the inputs of public events in its run history (localStorage):
+        # the page's own event is private so a key never lands there; programs call its
+        # public twin, on a button no page shows.
+        event = generate_button.click(
+            generate_with_key, inputs=[*field_inputs, api_key], **common, api_visibility="private"
+        )
+        gr.Button(visible=False, elem_id=elem_id("api")).click(
+            generate_with_key,
+            inputs=[*field_inputs, api_key],
+            api_name=api_name,
+            api_description=API_DESCRIPTION,
+            **common,
+        )
     # After a failure the last run's images and text would sit beside the error as if current.
     event.failure(lambda: ([], ""), outputs=[gallery, text], api_visibility="private", show_progress="hidden")
     # Cancelling the task cancels the awaited HTTP request with it.
-    stop_button.click(
-        lambda: ([], STOPPED_TEXT), outputs=[gallery, text], cancels=[event], api_visibility="private"
-    )
+    stop_button.click(lambda: ([], STOPPED_TEXT), outputs=[gallery, text], cancels=[event], api_visibility="private")
 
     return MiladyImageBlock(
         prompt=prompt,
