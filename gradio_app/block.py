@@ -17,7 +17,6 @@ import gradio as gr
 from gradio.context import get_blocks_context
 from gradio.events import Dependency
 from gradio.utils import append_unique_suffix
-
 from milady_integrations import AsyncMiladyClient, MiladyError
 from milady_integrations.access import (
     KeyChoice,

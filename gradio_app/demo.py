@@ -8,6 +8,7 @@ are drawn locally, not by a model.
 from __future__ import annotations
 
 import html
+import os
 import sys
 import time
 import weakref
@@ -15,7 +16,6 @@ from contextlib import ExitStack
 from typing import Any
 
 import gradio as gr
-
 from milady_integrations import AsyncMiladyClient
 from milady_integrations.access import OperatorLimits, Payer
 from milady_integrations.local import LocalServer
@@ -32,10 +32,11 @@ VISITOR_BANNER = (
     "Without a Milady Cloud key of your own, images are drawn locally by the built-in "
     "Milady-compatible server, not by a model. Enter your key to use Milady Cloud."
 )
-# The page's own font (Gradio's --font), not the browser's default for bare HTML.
+# The page's own font at its regular weight: Gradio ships its semi-bold face as a small
+# subset, so semi-bold text falls back to another font glyph by glyph.
 _BANNER_HTML = (
     '<div role="status" style="padding:10px 14px;border-radius:8px;border:1px solid #f59e0b;'
-    'background:#fffbeb;color:#78350f;font-weight:600;font-family:var(--font)">⚠️ {text}</div>'
+    'background:#fffbeb;color:#78350f;font-weight:400;font-family:var(--font)">⚠️ {text}</div>'
 )
 
 # What each demo keeps alive (the local server); released by close_demo() or when collected.
@@ -75,6 +76,9 @@ def create_demo(
             if banner:
                 # HTML, not Markdown: the variable names' underscores must not turn into italics.
                 gr.HTML(_BANNER_HTML.format(text=html.escape(banner)), elem_id=BANNER_ELEM_ID)
+            if pays != "server" and os.environ.get("OAUTH_CLIENT_ID"):
+                # A Space with `hf_oauth: true`: signed-in visitors are counted by login, not address.
+                gr.LoginButton()
             milady_image_block(client, pays=pays, limits=limits, fallback=fallback)
     except BaseException:
         stack.close()

@@ -90,7 +90,7 @@ def test_the_readme_example_counts_the_images_shown(browser: Any, monkeypatch: p
         monkeypatch.setenv("MILADY_API_KEY", service.api_key)
         monkeypatch.setenv("MILADY_BASE_URL", service.base_url)
         scope: dict[str, Any] = {}
-        exec(compile(_readme_example(), "gradio_app/README.md", "exec"), scope)  # noqa: S102 - the README's own code
+        exec(compile(_readme_example(), "gradio_app/README.md", "exec"), scope)
         demo = scope["demo"]
         try:
             page = _open(browser, demo)

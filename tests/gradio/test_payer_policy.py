@@ -12,7 +12,7 @@ def test_visitor_mode_never_lends_the_operators_key() -> None:
     policy = payer_policy("visitor", "owner-key")
 
     assert policy.choose("mine", caller="address 1.2.3.4").secret() == "mine"
-    with pytest.raises(AuthenticationError, match="does not lend|No Milady Cloud key") as raised:
+    with pytest.raises(AuthenticationError, match=r"No Milady Cloud key") as raised:
         policy.choose(None, caller="address 1.2.3.4")
     assert raised.value.hint == "Enter your own Milady Cloud key in the key field."
 

@@ -21,8 +21,6 @@ from milady_integrations import AsyncMiladyClient
 from milady_integrations.access import OperatorLimits, limits_line
 from milady_integrations.local import LocalServer, ServerConfig
 
-
-
 VISITOR_KEY = "visitor-key-9f3c1e7a"
 OWNER_KEY = "owner-key-2b8d4c60"
 
@@ -52,7 +50,9 @@ def test_the_visitor_key_pays_and_only_it_reaches_the_service(
 ) -> None:
     app = launch_app(_app(AsyncMiladyClient(api_key="", base_url=service.base_url), pays="visitor"))
 
-    gallery, text = app.client(tmp_path).predict("a red fox", num_images=2, api_key=VISITOR_KEY, api_name="/generate")
+    gallery, _text = app.client(tmp_path).predict(
+        "a red fox", num_images=2, api_key=VISITOR_KEY, api_name="/generate"
+    )
 
     assert len(gallery) == 2
     assert service.stats.images_billed == 2
