@@ -222,7 +222,7 @@ def milady_image_block(
         # Runs before the queue: bad input never waits in line or reaches the service.
         errors = _handler.field_errors(dict(zip(FIELDS, values, strict=False)), uploads=uploads)
         checks = [gr.validate(field not in errors, errors.get(field, "")) for field in FIELDS]
-        return checks + ([gr.validate(True, "")] if api_key is not None else [])
+        return [*checks, gr.validate(True, "")]  # the key (or its empty place) needs no check
 
     def client_for(choice: KeyChoice) -> AsyncMiladyClient:
         if choice.source == "caller":
@@ -236,44 +236,20 @@ def milady_image_block(
         style_preset: Any,
         num_images: Any,
         source_image: Any = None,
+        api_key: Any = None,
         request: gr.Request = None,  # type: ignore[assignment]  # Gradio fills these three
         profile: gr.OAuthProfile | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
     ) -> tuple[list[str], str]:
         """Generate 1-4 images with Milady Cloud. Returns the images and the service's text."""
-        values = (prompt, model, aspect_ratio, style_preset, num_images, source_image)
-        return await run(values, None, request, profile, progress)
-
-    async def generate_with_key(
-        prompt: Any,
-        model: Any,
-        aspect_ratio: Any,
-        style_preset: Any,
-        num_images: Any,
-        source_image: Any = None,
-        api_key: Any = "",
-        request: gr.Request = None,  # type: ignore[assignment]
-        profile: gr.OAuthProfile | None = None,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> tuple[list[str], str]:
-        """Generate 1-4 images with Milady Cloud, paid by api_key (a secret). Returns the images and text."""
-        values = (prompt, model, aspect_ratio, style_preset, num_images, source_image)
-        return await run(values, api_key if isinstance(api_key, str) else None, request, profile, progress)
-
-    async def run(
-        inputs: tuple[Any, ...],
-        api_key: str | None,
-        request: gr.Request | None,
-        profile: gr.OAuthProfile | None,
-        progress: gr.Progress,
-    ) -> tuple[list[str], str]:
-        values = dict(zip(FIELDS, inputs, strict=True))
+        values = dict(zip(FIELDS, (prompt, model, aspect_ratio, style_preset, num_images, source_image), strict=True))
+        own_key = api_key if isinstance(api_key, str) else None
         choice: KeyChoice | None = None
         try:
             # Reading and shrinking a source image takes a while: off the event loop.
             checked = await asyncio.to_thread(_handler.build_request, the_client, values, uploads=uploads)
             visitor = None if pays == "server" else _visitor(request, profile)
-            choice = policy.choose(api_key, caller=visitor, images=checked.num_images)
+            choice = policy.choose(own_key, caller=visitor, images=checked.num_images)
             paths, result = await _handler.generate(
                 client_for(choice), checked, folder=gallery.GRADIO_CACHE, progress=progress
             )
@@ -302,20 +278,19 @@ def milady_image_block(
         "show_progress_on": [gallery],
     }
     if api_key is None:
-        event = generate_button.click(generate, inputs=field_inputs, api_name=api_name, **common)
+        # No key field: a server-side None in its place (not part of the API).
+        inputs = [*field_inputs, gr.State(None)]
+        event = generate_button.click(generate, inputs=inputs, api_name=api_name, **common)
     else:
         # The browser keeps the inputs of public events in its run history (localStorage):
         # the page's own event is private so a key never lands there; programs call its
         # public twin, on a button no page shows.
+        inputs = [*field_inputs, api_key]
         event = generate_button.click(
-            generate_with_key, inputs=[*field_inputs, api_key], **common, api_visibility="private"
+            generate, inputs=inputs, api_name=f"{api_name}_page", api_visibility="private", **common
         )
         gr.Button(visible=False, elem_id=elem_id("api")).click(
-            generate_with_key,
-            inputs=[*field_inputs, api_key],
-            api_name=api_name,
-            api_description=API_DESCRIPTION,
-            **common,
+            generate, inputs=inputs, api_name=api_name, api_description=API_DESCRIPTION, **common
         )
     # After a failure the last run's images and text would sit beside the error as if current.
     event.failure(lambda: ([], ""), outputs=[gallery, text], api_visibility="private", show_progress="hidden")
