@@ -222,7 +222,8 @@ def milady_image_block(
         # Runs before the queue: bad input never waits in line or reaches the service.
         errors = _handler.field_errors(dict(zip(FIELDS, values, strict=False)), uploads=uploads)
         checks = [gr.validate(field not in errors, errors.get(field, "")) for field in FIELDS]
-        return [*checks, gr.validate(True, "")]  # the key (or its empty place) needs no check
+        # One check per input: the key (or its empty place) needs none.
+        return checks + [gr.validate(True, "")] * (len(values) - len(FIELDS))
 
     def client_for(choice: KeyChoice) -> AsyncMiladyClient:
         if choice.source == "caller":

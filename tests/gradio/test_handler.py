@@ -52,10 +52,7 @@ def _args(**values: Any) -> list[Any]:
 
 
 def _invalid(validation: list[dict[str, Any]]) -> dict[str, str]:
-    # One check per input: the fields, then the key's place (never invalid).
-    assert validation[len(FIELDS)]["is_valid"]
-    fields = zip(FIELDS, validation[: len(FIELDS)], strict=True)
-    return {field: v["message"] for field, v in fields if not v["is_valid"]}
+    return {field: v["message"] for field, v in zip(FIELDS, validation, strict=True) if not v["is_valid"]}
 
 
 def _core_message(**values: Any) -> str:
