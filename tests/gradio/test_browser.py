@@ -119,7 +119,6 @@ def test_a_402_shows_its_message_and_clears_the_last_runs_output(page: Any, demo
     _fill_form(page, "A tiny robot watering a bonsai", "low-poly", 2)
     page.locator("#milady-generate-generate").click()
     expect(page.locator("#milady-generate-gallery img")).to_have_count(2)
-    expect(page.locator("#milady-generate-text textarea")).not_to_have_value("")
 
     httpx.post(f"{demo_url[1]}/_local/faults", json={"force_status": 402}).raise_for_status()
     page.locator("#milady-generate-generate").click()
