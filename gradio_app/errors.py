@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import gradio as gr
-
 from milady_integrations import MiladyError
 
 __all__ = ["to_gradio_error"]
