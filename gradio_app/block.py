@@ -17,7 +17,9 @@ import gradio as gr
 from gradio.context import get_blocks_context
 from gradio.events import Dependency
 from gradio.utils import append_unique_suffix
+
 from milady_integrations import AsyncMiladyClient, MiladyError
+from milady_integrations._config import RECOVER_FOR
 from milady_integrations.access import (
     KeyChoice,
     OperatorLimits,
@@ -123,7 +125,8 @@ def milady_image_block(
     for visitors without a key in ``"visitor"`` mode.
     """
     api_name = _unique_api_name(name)
-    the_client = client if client is not None else AsyncMiladyClient()
+    # Its own client looks in the gallery for what a failure that may have run made (never paid twice).
+    the_client = client if client is not None else AsyncMiladyClient(recover_for=RECOVER_FOR)
     policy = payer_policy(
         pays, _key_of(fallback if fallback is not None else the_client), local=fallback is not None, limits=limits
     )

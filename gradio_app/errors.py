@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import gradio as gr
+
 from milady_integrations import MiladyError
 
 __all__ = ["to_gradio_error"]
