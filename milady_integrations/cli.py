@@ -18,6 +18,7 @@ from typing import TextIO
 
 from ._config import RECOVER_FOR
 from ._version import __version__
+from .catalogue import MODEL_INFO, MODELS
 from .client import AsyncMiladyClient
 from .errors import (
     AuthenticationError,
@@ -242,8 +243,10 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ValueError:
         loopback = False
     if not keys and not args.allow_any_key and not loopback:
-        print(f"error: refusing to serve {args.host} to others with no key: add --api-key KEY "
-              "(or --allow-any-key)", file=err)
+        print(
+            f"error: refusing to serve {args.host} to others with no key: add --api-key KEY (or --allow-any-key)",
+            file=err,
+        )
         return 2
     config = ServerConfig(
         api_keys=keys or None,
@@ -257,8 +260,12 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     which = f"only the {len(keys)} key(s) given with --api-key" if keys else "any key (no --api-key given)"
 
     def ready() -> None:
-        print(f"Milady-compatible local server on {url}\n  export MILADY_BASE_URL={url} MILADY_API_KEY={key}\n"
-              f"  accepts {which}\n  images are drawn locally, not by a model", file=out, flush=True)
+        print(
+            f"Milady-compatible local server on {url}\n  export MILADY_BASE_URL={url} MILADY_API_KEY={key}\n"
+            f"  accepts {which}\n  images are drawn locally, not by a model",
+            file=out,
+            flush=True,
+        )
 
     try:
         serve(host=args.host, port=args.port, config=config, ready=ready)
@@ -266,6 +273,27 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         reason = f"port {args.port} is in use: choose another with --port" if exc.errno == errno.EADDRINUSE else exc
         print(f"error: {reason}", file=err)
         return 1
+    return 0
+
+
+async def _models(args: argparse.Namespace, out: TextIO) -> int:
+    """``milady models``: the known models, what each is for, and what the service says of them now."""
+    with service_or_local(base_url=args.base_url) as endpoint:
+        async with AsyncMiladyClient(endpoint.api_key, base_url=endpoint.base_url) as client:
+            statuses = await client.model_status(*MODELS)
+            prices = await client.price_range()
+            estimates = {m: await client.estimated_price(m) if client.has_api_key else None for m in MODELS}
+    for model, info in MODEL_INFO.items():
+        status = statuses.get(model)
+        state = (
+            "available" if status is None or status.available else f"unavailable: {status.reason or 'no reason given'}"
+        )
+        price = f"~{estimates[model]:g} credits/image (estimate)" if estimates[model] is not None else ""
+        print(f"{model}  {info.provider}, {info.speed.lower()}, {info.best_for}  [{state}]  {price}".rstrip(), file=out)
+    if prices is not None:
+        print(f"one image costs {prices.min:g} to {prices.max:g} credits, by model", file=out)
+    if endpoint.local:
+        print("(the built-in local server answered: its prices and status are illustrative)", file=out)
     return 0
 
 
@@ -333,8 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     bat = commands.add_parser(
         "batch",
         help="generate one request per line of a JSONL file, resumably",
-        description="Each line: {\"prompt\": ..., \"model\"?, \"aspect_ratio\"?, \"style_preset\"?, "
-        "\"num_images\"?, \"source_image\"? (a path, relative to the file), \"id\"?}. Every line is checked "
+        description='Each line: {"prompt": ..., "model"?, "aspect_ratio"?, "style_preset"?, '
+        '"num_images"?, "source_image"? (a path, relative to the file), "id"?}. Every line is checked '
         "before anything is sent. DIR/manifest.jsonl records each finished line; running again skips them.",
     )
     bat.add_argument("prompts", help="the JSONL file")
@@ -342,6 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("--concurrency", type=_concurrency, default=4, help="requests at once, at most (default 4)")
     bat.add_argument("--allow-unlisted-model", action="store_true", help="send model ids this version does not know")
     bat.add_argument("--base-url", default=None, help="service URL (default: MILADY_BASE_URL or Milady Cloud)")
+
+    models = commands.add_parser("models", help="list the image models, their status now and their prices")
+    models.add_argument("--base-url", default=None, help="service URL (default: MILADY_BASE_URL or Milady Cloud)")
 
     demo = commands.add_parser("demo", help="launch the Gradio demo (local server when no key)")
     demo.add_argument("--host", default="127.0.0.1")
@@ -398,6 +429,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             return _serve(args, out, err)
         if args.command == "batch":
             return asyncio.run(_batch(args, out, err))
+        if args.command == "models":
+            return asyncio.run(_models(args, out))
         if args.command == "mcp":
             return _mcp(args)
         return _demo(args)
