@@ -316,6 +316,7 @@ def _mcp(args: argparse.Namespace) -> int:
         app_images_per_hour=args.app_images_per_hour,
         urls_only=args.urls_only,
         max_image_chars=args.max_image_chars,
+        recover_for=args.recover_for,
     )
     return 0
 
@@ -400,6 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=700_000,
         help="base64 characters of image content per result, all images together (images are shrunk to fit)",
+    )
+    mcp.add_argument(
+        "--recover-for",
+        type=float,
+        default=RECOVER_FOR,
+        help=f"seconds to look in the gallery for what a call that may have run made (default {RECOVER_FOR:g})",
     )
     return parser
 
