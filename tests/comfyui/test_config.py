@@ -17,43 +17,43 @@ def _write(path: Path, text: str) -> None:
 
 
 async def test_no_key_anywhere_names_both_places(
-    node_class: type, inputs: Any, monkeypatch: pytest.MonkeyPatch, no_config_file: Path
+    run: Any, node_class: type, inputs: Any, monkeypatch: pytest.MonkeyPatch, no_config_file: Path
 ) -> None:
     monkeypatch.delenv("MILADY_API_KEY", raising=False)
     with pytest.raises(Exception) as caught:
-        await node_class().generate(**inputs())
+        await run(node_class, inputs())
     text = str(caught.value)
     assert isinstance(caught.value.__cause__, AuthenticationError)
     assert "MILADY_API_KEY" in text and str(no_config_file) in text and "milady serve" in text
 
 
 async def test_the_config_file_gives_key_and_base_url(
-    node_class: type, inputs: Any, monkeypatch: pytest.MonkeyPatch, no_config_file: Path, server: LocalServer
+    run: Any, node_class: type, inputs: Any, monkeypatch: pytest.MonkeyPatch, no_config_file: Path, server: LocalServer
 ) -> None:
     monkeypatch.delenv("MILADY_API_KEY", raising=False)
     monkeypatch.delenv("MILADY_BASE_URL", raising=False)
     _write(no_config_file, json.dumps({"api_key": server.api_key, "base_url": server.base_url}))
     before = server.stats.generate_requests
-    images, _text, urls, _mask = await node_class().generate(**inputs())
+    images, _text, urls, _mask = await run(node_class, inputs())
     assert images.shape[0] == 1 and urls.startswith(server.base_url)
     assert server.stats.generate_requests == before + 1
 
 
 async def test_the_environment_wins_over_the_file(
-    node_class: type, inputs: Any, milady_env: LocalServer, no_config_file: Path
+    run: Any, node_class: type, inputs: Any, milady_env: LocalServer, no_config_file: Path
 ) -> None:
     _write(no_config_file, json.dumps({"api_key": "from-file", "base_url": "http://127.0.0.1:9"}))
-    images, *_ = await node_class().generate(**inputs())
+    images, *_ = await run(node_class, inputs())
     assert images.shape[0] == 1
 
 
 async def test_a_broken_config_file_is_named_without_its_content(
-    node_class: type, inputs: Any, monkeypatch: pytest.MonkeyPatch, no_config_file: Path
+    run: Any, node_class: type, inputs: Any, monkeypatch: pytest.MonkeyPatch, no_config_file: Path
 ) -> None:
     monkeypatch.delenv("MILADY_API_KEY", raising=False)
     _write(no_config_file, '{"api_key": "sk-secret-value",')
     with pytest.raises(Exception) as caught:
-        await node_class().generate(**inputs())
+        await run(node_class, inputs())
     assert str(no_config_file) in str(caught.value)
     assert "sk-secret-value" not in str(caught.value)
 
