@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
 import pytest
 import torch
 
-from milady_integrations.local import IMAGE_SIZES, LocalServer
+from milady_integrations.local import IMAGE_SIZES, LocalServer, ServerConfig
 from milady_integrations.local._prompt import enhanced_prompt
 
 
@@ -150,3 +151,79 @@ async def test_cancel_before_sending_raises_the_interrupt(
     with pytest.raises(comfy.modules["comfy.model_management"].InterruptProcessingException):
         await run(node_class, inputs())
     assert milady_env.stats.generate_requests == before
+
+
+# ---------------------------------------------------------------- waiting that informs
+
+
+async def test_a_model_that_ran_before_says_how_long_is_left(
+    run: Any, node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any
+) -> None:
+    milady_env.faults.update(latency=2.2)
+    await run(node_class, inputs())
+    first = [t for t in comfy.text_lines if t.startswith("Milady: Generating")]
+    assert first and not [t for t in first if "left)" in t]  # no estimate before the model's first run
+    comfy.texts.clear()
+    comfy.bar_updates.clear()
+    await run(node_class, inputs())
+    waiting = [t for t in comfy.text_lines if t.startswith("Milady: Generating")]
+    model = "google/gemini-2.5-flash-image"
+    pattern = re.compile(rf"Milady: Generating 1 image with {re.escape(model)}: (\d+) s \(~(\d+) s left\)")
+    seen = [pattern.fullmatch(t) for t in waiting]
+    assert seen[0] is not None and seen[0].group(1) == "0"
+    left = [int(m.group(2)) for m in seen if m is not None]
+    assert len(left) >= 2 and left == sorted(left, reverse=True) and left[0] > left[-1]
+    # The bar climbs toward the estimate while waiting (most of it), then fills as the image is read.
+    values = [u[0] for u in comfy.bar_updates]
+    assert values == sorted(values) and values[-1] == 100
+    assert any(40 <= v <= 90 for v in values[:-1])
+
+
+async def test_the_billed_amount_shows_after_the_run_when_the_service_says(
+    run: Any, node_class: type, inputs: Any, comfy: Any, monkeypatch: pytest.MonkeyPatch, no_config_file: Any
+) -> None:
+    # The service's other answer variant carries the amount billed ("cost").
+    with LocalServer(ServerConfig(response_shape="success")) as billing:
+        monkeypatch.setenv("MILADY_API_KEY", billing.api_key)
+        monkeypatch.setenv("MILADY_BASE_URL", billing.base_url)
+        before = billing.credits(billing.api_key)
+        await run(node_class, inputs(num_images=2))
+        billed = round(before - billing.credits(billing.api_key), 6)
+    assert billed > 0
+    assert comfy.text_lines[-1].startswith("Milady: 2 images in ")
+    assert comfy.text_lines[-1].endswith(f"; billed {billed:g} credits")
+
+
+async def test_the_estimated_cost_shows_while_waiting(
+    run: Any, node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any
+) -> None:
+    from milady_integrations import AsyncMiladyClient
+
+    if not hasattr(AsyncMiladyClient, "estimated_price"):
+        pytest.skip("needs client.estimated_price (billing issue)")
+    milady_env.faults.update(latency=1.5)
+    await run(node_class, inputs(num_images=2))
+    waiting = [t for t in comfy.text_lines if t.startswith("Milady: Generating")]
+    assert any(" · estimated " in t and t.endswith(" credits") for t in waiting)
+
+
+async def test_match_source_sends_the_nearest_ratio(
+    run: Any, node_class: type, inputs: Any, milady_env: LocalServer
+) -> None:
+    # 160x90 is 16:9; 100x210 is nearest to 9:21.
+    for (height, width), ratio in (((90, 160), "16:9"), ((210, 100), "9:21")):
+        images, *_ = await run(
+            node_class, inputs(aspect_ratio="match source", source_image=torch.rand(1, height, width, 3))
+        )
+        _check_images(images, 1, IMAGE_SIZES[ratio])  # type: ignore[index]
+
+
+async def test_match_source_without_a_source_is_refused_before_sending(
+    run: Any, node_class: type, inputs: Any, milady_env: LocalServer
+) -> None:
+    before = milady_env.stats.total_requests
+    with pytest.raises(Exception) as caught:
+        await run(node_class, inputs(aspect_ratio="match source"))
+    assert str(caught.value).startswith("aspect_ratio='match source' needs a source image")
+    assert "16:9" in str(caught.value)
+    assert milady_env.stats.total_requests == before
