@@ -2,7 +2,9 @@
 
 ``python tests/comfyui/comfy_surface.py <ComfyUI folder>`` prints them as JSON; the
 committed ``comfy_v3_surface.json`` is that output for the ComfyUI version it names,
-and the stand-ins in conftest.py accept exactly these names.
+and the stand-ins in conftest.py accept exactly these names. With ``--check`` it
+instead exits 1 when a committed name is missing from that ComfyUI (run it against
+each new ComfyUI release; CI has no ComfyUI checkout).
 """
 
 from __future__ import annotations
@@ -96,5 +98,20 @@ def used_part(surface: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def missing(committed: dict[str, Any], real: dict[str, Any]) -> dict[str, list[str]]:
+    """Committed names (and constructor parameters, schema fields) that ``real`` lacks."""
+    gaps = {}
+    for key, names in committed.items():
+        if isinstance(names, list) and set(names) - set(real.get(key, [])):
+            gaps[key] = sorted(set(names) - set(real.get(key, [])))
+    return gaps
+
+
 if __name__ == "__main__":
-    print(json.dumps(used_part(extract(Path(sys.argv[1]))), indent=1))
+    found = extract(Path(sys.argv[1]))
+    if "--check" in sys.argv:
+        committed = json.loads(Path(__file__).with_name("comfy_v3_surface.json").read_text())
+        gaps = missing(committed, found)
+        print(json.dumps(gaps, indent=1) if gaps else f"all names present in ComfyUI {found['comfyui_version']}")
+        sys.exit(1 if gaps else 0)
+    print(json.dumps(used_part(found), indent=1))

@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from milady_integrations.local import IMAGE_SIZES, LocalServer, ServerConfig
-from milady_integrations.local._prompt import enhanced_prompt
 
 
 def _check_images(images: Any, count: int, size: tuple[int, int]) -> None:
@@ -26,7 +25,11 @@ def _check_images(images: Any, count: int, size: tuple[int, int]) -> None:
 async def test_text_to_image(run: Any, node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any) -> None:
     images, text, urls, mask = await run(node_class, inputs(style_preset="cinematic"))
     _check_images(images, 1, IMAGE_SIZES["1:1"])
-    assert text == enhanced_prompt("a lighthouse at dusk", style_preset="cinematic", aspect_ratio="1:1")
+    assert text == ""  # the model's own text: none here; the prompt the service built:
+    assert milady_env.requests[0]["enhancedPrompt"] == (
+        "Generate an image: a lighthouse at dusk in a cinematic style with dramatic lighting and composition, "
+        "square composition"
+    )
     assert urls.startswith(milady_env.base_url) and len(urls.splitlines()) == 1
     assert mask.shape == images.shape[:3] and float(mask.max()) == 0.0
 
@@ -66,25 +69,29 @@ async def test_progress_text_shows_elapsed_time_while_waiting(
     milady_env.faults.update(latency=2.5)
     await run(node_class, inputs())
     waiting = [t for t in comfy.text_lines if t.startswith("Milady: Generating")]
-    assert [t.rsplit(": ", 1)[1] for t in waiting][:3] == ["0 s", "1 s", "2 s"]
+    seconds = [int(t.split(" · ")[0].rsplit(": ", 1)[1].removesuffix(" s")) for t in waiting]
+    assert seconds == sorted(seconds) and sorted(set(seconds))[:3] == [0, 1, 2]
 
 
 async def test_image_to_image_sends_the_source(
     run: Any, node_class: type, inputs: Any, milady_env: LocalServer
 ) -> None:
     source = torch.rand(1, 96, 128, 3)
-    images, text, _urls, _mask = await run(node_class, inputs(source_image=source))
+    images, _text, _urls, _mask = await run(node_class, inputs(source_image=source))
     _check_images(images, 1, IMAGE_SIZES["1:1"])
     # The service words an image-to-image prompt differently: proof the source arrived.
-    assert text == enhanced_prompt("a lighthouse at dusk", image_to_image=True)
+    assert milady_env.requests[0]["enhancedPrompt"] == (
+        "Using the provided image as a reference, generate a new image: a lighthouse at dusk, square composition"
+    )
 
 
 async def test_rgba_and_single_image_sources_are_accepted(
     run: Any, node_class: type, inputs: Any, milady_env: LocalServer
 ) -> None:
     for source in (torch.rand(1, 32, 32, 4), torch.rand(32, 32, 3)):
-        images, text, *_ = await run(node_class, inputs(source_image=source))
-        assert images.shape[0] == 1 and text.startswith("Using the provided image")
+        images, *_ = await run(node_class, inputs(source_image=source))
+        assert images.shape[0] == 1
+        assert milady_env.requests[0]["enhancedPrompt"].startswith("Using the provided image")
 
 
 async def test_a_batch_of_sources_sends_one_request_per_image(
@@ -117,10 +124,12 @@ async def test_partial_success_returns_what_came_back_and_says_so(
     assert "Asked for 3 images, the service returned 2" in comfy.text_lines[-1]
 
 
-async def test_a_transient_503_is_retried(run: Any, node_class: type, inputs: Any, milady_env: LocalServer) -> None:
-    milady_env.faults.force_status(503, count=1)
+async def test_a_refunded_500_is_retried(run: Any, node_class: type, inputs: Any, milady_env: LocalServer) -> None:
+    milady_env.faults.force_status(500, count=1)  # "No images were generated": refunded, safe to repeat
+    before = milady_env.stats.generate_requests
     images, *_ = await run(node_class, inputs())
     assert images.shape[0] == 1
+    assert milady_env.stats.generate_requests == before + 2
 
 
 async def test_cancel_stops_a_slow_request(
@@ -169,7 +178,7 @@ async def test_a_model_that_ran_before_says_how_long_is_left(
     waiting = [t for t in comfy.text_lines if t.startswith("Milady: Generating")]
     model = "google/gemini-2.5-flash-image"
     pattern = re.compile(rf"Milady: Generating 1 image with {re.escape(model)}: (\d+) s \(~(\d+) s left\)")
-    seen = [pattern.fullmatch(t) for t in waiting]
+    seen = [pattern.fullmatch(t.split(" · ")[0]) for t in waiting]
     assert seen[0] is not None and seen[0].group(1) == "0"
     left = [int(m.group(2)) for m in seen if m is not None]
     assert len(left) >= 2 and left == sorted(left, reverse=True) and left[0] > left[-1]
