@@ -194,6 +194,14 @@ async def run_node(node_class: type, inputs: dict[str, Any]) -> tuple[Any, ...]:
     return outputs
 
 
+def combo_options(entry: tuple[Any, dict[str, Any]]) -> list[Any] | None:
+    """A combo's choices: the classic API's list, or a V3 combo's ("COMBO", {"options": [...]}); None otherwise."""
+    kind, config = entry
+    if isinstance(kind, list):
+        return kind
+    return list(config["options"]) if kind == "COMBO" else None
+
+
 def validate(node_class: type, **values: Any) -> Any:
     """ComfyUI's pre-run check: VALIDATE_INPUTS (classic) or validate_inputs (V3)."""
     check = node_class.validate_inputs if is_v3(node_class) else node_class.VALIDATE_INPUTS  # type: ignore[attr-defined]

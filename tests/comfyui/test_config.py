@@ -11,6 +11,8 @@ import pytest
 from milady_integrations import AuthenticationError, InsufficientCreditsError
 from milady_integrations.local import LocalServer
 
+from .conftest import combo_options
+
 
 def _write(path: Path, text: str) -> None:
     path.write_text(text)
@@ -91,15 +93,15 @@ def test_the_account_combo_lists_names_never_keys(
 ) -> None:
     _accounts_file(no_config_file, server, api_key="sk-top-level-secret")
     for node in pack.NODE_CLASS_MAPPINGS.values():
-        kind, config = node.INPUT_TYPES()["optional"]["account"]
-        assert kind == ["default", "studio", "client"] and config["default"] == "default"
+        entry = node.INPUT_TYPES()["optional"]["account"]
+        assert combo_options(entry) == ["default", "studio", "client"] and entry[1]["default"] == "default"
         shown = json.dumps(node.INPUT_TYPES(), default=str)
         assert SECRET not in shown and server.api_key not in shown and "sk-top-level-secret" not in shown
 
 
 def test_a_broken_config_file_still_lets_comfyui_list_the_node(node_class: type, no_config_file: Path) -> None:
     _write(no_config_file, '{"accounts": {"x": ')
-    assert node_class.INPUT_TYPES()["optional"]["account"][0] == ["default"]
+    assert combo_options(node_class.INPUT_TYPES()["optional"]["account"]) == ["default"]
 
 
 async def test_a_chosen_account_wins_over_the_environment(

@@ -12,7 +12,7 @@ from typing import Any
 
 from milady_integrations import InvalidRequestError, schema
 
-from .conftest import is_v3, validate
+from .conftest import combo_options, is_v3, validate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -84,7 +84,7 @@ def test_combos_and_tooltips_come_from_the_schema(node_class: type) -> None:
         ("aspect_ratio", (*schema.ASPECT_RATIOS, "match source"), schema.DEFAULT_ASPECT_RATIO),
         ("style_preset", schema.STYLE_PRESETS, schema.DEFAULT_STYLE_PRESET),
     ):
-        options, config = required[name]
+        options, config = combo_options(required[name]), required[name][1]
         assert options == list(choices)
         assert config["default"] == default
         assert schema.FIELD_DESCRIPTIONS[name] in config["tooltip"]
@@ -146,7 +146,7 @@ def test_comfyui_checks_the_other_inputs_itself(node_class: type) -> None:
     check = node_class.validate_inputs if is_v3(node_class) else node_class.VALIDATE_INPUTS
     assert inspect.getfullargspec(check).args == ["cls", "prompt"]
     required = node_class.INPUT_TYPES()["required"]
-    assert all(isinstance(required[name][0], list) for name in ("model", "aspect_ratio", "style_preset"))
+    assert all(combo_options(required[name]) for name in ("model", "aspect_ratio", "style_preset"))
     assert {"min", "max"} <= set(required["num_images"][1])
 
 

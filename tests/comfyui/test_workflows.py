@@ -11,7 +11,7 @@ import torch
 
 from milady_integrations.local import LocalServer
 
-from .conftest import run_node, validate
+from .conftest import combo_options, run_node, validate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_workflows"
 NAMES = ["milady_text_to_image", "milady_image_to_image", "milady_batch_of_4"]
@@ -62,9 +62,10 @@ def test_api_workflows_use_existing_nodes_and_valid_inputs(name: str, pack: Any)
         node_class = pack.NODE_CLASS_MAPPINGS[class_type]
         declared = node_class.INPUT_TYPES()
         assert set(declared["required"]) <= set(inputs) <= set(declared["required"]) | set(declared["optional"])
-        for input_name, (kind, _config) in declared["required"].items():
-            if isinstance(kind, list):
-                assert inputs[input_name] in kind, (node_id, input_name)
+        for input_name, entry in declared["required"].items():
+            choices = combo_options(entry)
+            if choices is not None:
+                assert inputs[input_name] in choices, (node_id, input_name)
         assert validate(node_class, prompt=inputs["prompt"]) is True
         num = declared["required"]["num_images"][1]
         assert num["min"] <= inputs["num_images"] <= num["max"]

@@ -41,10 +41,11 @@ class _Input:
         self.options = options
 
     def v1(self) -> tuple[Any, dict[str, Any]]:
-        # ComfyUI drops unset values (prune_dict) and the "optional" flag from the V1 dict.
-        config = {k: v for k, v in self.options.items() if v is not None and k != "options"}
+        # ComfyUI drops unset values (prune_dict) and the "optional" flag from the V1 dict;
+        # a V3 combo is ("COMBO", {"options": [...], ...}), not the classic list of choices.
+        config = {k: v for k, v in self.options.items() if v is not None}
         if self.kind == "Combo":
-            return list(self.options["options"]), config
+            config["multiselect"] = False
         return self.io_type, config
 
 
