@@ -136,9 +136,13 @@ def _pack_modules() -> dict[str, types.ModuleType]:
     return {n: m for n, m in sys.modules.items() if n == "comfyui_nodes" or n.startswith("comfyui_nodes.")}
 
 
-@pytest.fixture(scope="session", params=["classic", "v3"])
+@pytest.fixture(scope="module", params=["classic", "v3"])
 def pack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[types.ModuleType]:
-    """The pack's root module, loaded as ComfyUI loads it: without the V3 schema, then with it."""
+    """The pack's root module, loaded as ComfyUI loads it: without the V3 schema, then with it.
+
+    Per test module, and the modules it replaced are put back after: other test folders
+    import ``comfyui_nodes`` as a plain package and must get the classic nodes.
+    """
     saved = _pack_modules()
     for name in saved:
         del sys.modules[name]

@@ -79,9 +79,13 @@ async def test_the_v3_node_previews_its_images_on_itself(
     assert ui is not None and ui["animated"] == (False,)
     files = ui["images"]
     assert len(files) == 2 and {f["type"] for f in files} == {"temp"}
-    temp = next(p for p in (tmp_path_factory.getbasetemp()).glob("comfyui_temp*"))
     for entry in files:
-        with Image.open(temp / entry["filename"]) as picture:
+        # The stand-ins' temp folder (one per loading of the pack): the file just written.
+        found = max(
+            tmp_path_factory.getbasetemp().glob(f"comfyui_temp[0-9]*/{entry['filename']}"),
+            key=lambda path: path.stat().st_mtime_ns,
+        )
+        with Image.open(found) as picture:
             assert picture.size == (outputs[0].shape[2], outputs[0].shape[1])
             # The workflow travels in the preview's metadata, as ComfyUI writes it: never the key.
             assert "MiladyGenerateImage" in picture.info["prompt"]
