@@ -6,10 +6,38 @@ outside ComfyUI (scripts, tests with stand-ins).
 
 from __future__ import annotations
 
+import importlib
 import logging
+from types import ModuleType
 from typing import Any, NoReturn
 
 logger = logging.getLogger("comfyui_nodes")
+
+
+#: The versioned V3 API the pack is written against (``latest`` may change under it).
+V3_MODULE = "comfy_api.v0_0_2"
+#: What the pack uses of it; a ComfyUI whose V3_MODULE lacks any of these gets the classic nodes.
+V3_NAMES = {
+    "": ("io", "ui", "ComfyExtension"),
+    "io": ("ComfyNode", "Schema", "NodeOutput", "Hidden", "Combo", "Int", "String", "Image", "Mask"),
+    "ui": ("PreviewImage",),
+}
+
+
+def v3_api() -> ModuleType | None:
+    """ComfyUI's V3 node API when it has everything the pack uses, else None (the classic API then).
+
+    Features, not version numbers: V3_MODULE existed a few days before its ``io`` schema did.
+    """
+    try:
+        api = importlib.import_module(V3_MODULE)
+    except Exception:  # not ComfyUI, an older one, or a broken install: the classic nodes still work
+        return None
+    for holder, names in V3_NAMES.items():
+        where = getattr(api, holder, None) if holder else api
+        if where is None or not all(hasattr(where, name) for name in names):
+            return None
+    return api
 
 
 def interrupt_requested() -> bool:
@@ -30,27 +58,56 @@ def raise_interrupted() -> NoReturn:
     raise mm.InterruptProcessingException()
 
 
-class NodeProgress:
-    """Progress of one node run: a bar advancing per image and a line of text on the node."""
+#: The bar's scale: waiting fills the first WAIT_STEPS, reading the images the rest.
+BAR_STEPS = 100
+WAIT_STEPS = 90
+#: With no recent run of a model to go by, the bar is half way (of waiting) after this many seconds.
+UNKNOWN_HALF_SECONDS = 20.0
+#: Longest side of the preview shown on the bar (ComfyUI's default preview size).
+PREVIEW_SIZE = 512
 
-    def __init__(self, node_id: str | None, total: int) -> None:
+
+def wait_fraction(elapsed: float, expected: float | None) -> float:
+    """How far the bar is into the wait: toward the expected time, never full before the answer."""
+    if expected:
+        return min(elapsed / expected, 0.95)
+    return elapsed / (elapsed + UNKNOWN_HALF_SECONDS)
+
+
+class NodeProgress:
+    """Progress of one node run: a bar that climbs while waiting and per image read, and a line of text."""
+
+    def __init__(self, node_id: str | None, images: int) -> None:
         self.node_id = node_id
-        self.total = total
-        self.done = 0
+        self.images = images
+        self.read = 0
+        self.value = 0
         self._bar: Any = None
         try:
             from comfy.utils import ProgressBar
         except ImportError:
             return
         try:
-            self._bar = ProgressBar(total, node_id=node_id)
+            self._bar = ProgressBar(BAR_STEPS, node_id=node_id)
         except TypeError:  # ComfyUI before progress bars knew their node
-            self._bar = ProgressBar(total)
+            self._bar = ProgressBar(BAR_STEPS)
 
-    def advance(self) -> None:
-        self.done += 1
+    def _show(self, value: int, preview: Any = None) -> None:
+        # Never backwards, and one message per step, not per poll.
+        if value <= self.value and preview is None:
+            return
+        self.value = max(value, self.value)
         if self._bar is not None:
-            self._bar.update_absolute(self.done, self.total)
+            self._bar.update_absolute(self.value, BAR_STEPS, preview)
+
+    def waiting(self, elapsed: float, expected: float | None) -> None:
+        self._show(int(WAIT_STEPS * wait_fraction(elapsed, expected)))
+
+    def image_read(self, preview: Any = None) -> None:
+        """One more image arrived; ``preview`` (a PIL image) is shown on the bar, as ComfyUI's samplers do."""
+        self.read += 1
+        shown = None if preview is None else ("JPEG", preview, PREVIEW_SIZE)
+        self._show(WAIT_STEPS + (BAR_STEPS - WAIT_STEPS) * self.read // max(self.images, 1), shown)
 
     def text(self, message: str) -> None:
         """Show ``message`` under the node (ComfyUI versions without progress text just log it)."""

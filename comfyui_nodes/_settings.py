@@ -2,14 +2,20 @@
 
 The key itself is resolved by the core (``milady_integrations.config_file``): the
 environment first, then this file; never a widget, whose values are saved into
-workflow files and PNG metadata that people share. ``MILADY_CONFIG`` names another file.
+workflow files and PNG metadata that people share (the account widget holds a name).
+``MILADY_CONFIG`` names another file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from milady_integrations.config_file import CONFIG_FILE_NAME, Endpoint, config_candidates, resolve_endpoint
+from milady_integrations.config_file import (
+    CONFIG_FILE_NAME,
+    Endpoint,
+    config_candidates,
+    resolve_endpoint,
+)
 
 __all__ = ["config_paths", "endpoint"]
 
@@ -26,5 +32,6 @@ def config_paths() -> tuple[Path, ...]:
     return config_candidates(paths)
 
 
-def endpoint() -> Endpoint:
-    return resolve_endpoint(config_paths())
+def endpoint(account: str | None = None) -> Endpoint:
+    """Key and URL for ``account``: a name of the config file's accounts; None or "default" for the default one."""
+    return resolve_endpoint(config_paths(), account=account)

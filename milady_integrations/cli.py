@@ -90,6 +90,16 @@ def _whole_number(text: str) -> int | str:
         return text
 
 
+def _account(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """Key and URL of ``--account NAME`` (from milady_config.json: MILADY_CONFIG, else this folder's); else none."""
+    if not args.account:
+        return None, args.base_url
+    from .config_file import CONFIG_FILE_NAME, resolve_endpoint
+
+    found = resolve_endpoint([Path.cwd() / CONFIG_FILE_NAME], account=args.account)
+    return found.api_key, args.base_url or found.base_url
+
+
 def _check_output(folder: str) -> Path:
     """The output folder, checked before anything is spent (a file there would lose paid images)."""
     path = Path(folder)
@@ -135,7 +145,8 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     for note in request.notes:
         print(f"warning: {note}", file=err, flush=True)
-    with service_or_local(base_url=args.base_url) as endpoint:
+    api_key, base_url = _account(args)
+    with service_or_local(api_key=api_key, base_url=base_url) as endpoint:
         if endpoint.banner:
             print(f"NOTE: {endpoint.banner}", file=err, flush=True)
         # recover: a request that may have run is looked up in the gallery before failing (never paid twice).
@@ -173,6 +184,7 @@ async def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .batch import ProgressBar, read_batch, run_batch
 
     lines = read_batch(args.prompts, allow_unlisted_model=args.allow_unlisted_model)
+    api_key, base_url = _account(args)
     stop = asyncio.Event()
     main_task = asyncio.current_task()
     loop = asyncio.get_running_loop()
@@ -190,7 +202,7 @@ async def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         loop.add_signal_handler(signal.SIGINT, on_interrupt)
     try:
-        with service_or_local(base_url=args.base_url) as endpoint:
+        with service_or_local(api_key=api_key, base_url=base_url) as endpoint:
             if endpoint.banner:
                 print(f"NOTE: {endpoint.banner}", file=err, flush=True)
             bar = ProgressBar(err)
@@ -338,6 +350,12 @@ def _request_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(*flags, dest=name, type=kind, default=spec.default, help=help_text)
 
 
+ACCOUNT_HELP = (
+    "a named account of milady_config.json (MILADY_CONFIG names it, else ./milady_config.json); "
+    "it wins over MILADY_API_KEY"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="milady", description="Milady Cloud image generation.")
     parser.add_argument("--version", action="version", version=f"milady-integrations {__version__}")
@@ -348,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--allow-unlisted-model", action="store_true", help="send a model id this version does not know")
     gen.add_argument("-o", "--output", default=".", help="folder for the images (default: here)")
     gen.add_argument("--base-url", default=None, help="service URL (default: MILADY_BASE_URL or Milady Cloud)")
+    gen.add_argument("--account", default=None, metavar="NAME", help=ACCOUNT_HELP)
 
     srv = commands.add_parser("serve", help="run the local Milady-compatible server")
     srv.add_argument("--host", default="127.0.0.1")
@@ -371,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("--concurrency", type=_concurrency, default=4, help="requests at once, at most (default 4)")
     bat.add_argument("--allow-unlisted-model", action="store_true", help="send model ids this version does not know")
     bat.add_argument("--base-url", default=None, help="service URL (default: MILADY_BASE_URL or Milady Cloud)")
+    bat.add_argument("--account", default=None, metavar="NAME", help=ACCOUNT_HELP)
 
     models = commands.add_parser("models", help="list the image models, their status now and their prices")
     models.add_argument("--base-url", default=None, help="service URL (default: MILADY_BASE_URL or Milady Cloud)")

@@ -5,6 +5,10 @@ a node widget (widgets are saved into shared workflows and PNG metadata). So the
 may come from this file; the environment wins over it. ``MILADY_CONFIG`` names the
 file explicitly; otherwise the caller's candidate paths are tried in order. The file
 is read on every call, so edits need no restart.
+
+Several keys may be kept under names (``"accounts": {"studio": {"api_key": ...}}``):
+a face lets the user choose a NAME (never a key), and a named account wins over the
+environment. ``"default"`` is the environment's key, else the file's top-level key.
 """
 
 from __future__ import annotations
@@ -19,11 +23,21 @@ from typing import Any
 from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, ClientOptions
 from .errors import AuthenticationError, MiladyError
 
-__all__ = ["CONFIG_ENV", "CONFIG_FILE_NAME", "Endpoint", "config_candidates", "resolve_endpoint"]
+__all__ = [
+    "CONFIG_ENV",
+    "CONFIG_FILE_NAME",
+    "DEFAULT_ACCOUNT",
+    "Endpoint",
+    "account_names",
+    "config_candidates",
+    "resolve_endpoint",
+]
 
 CONFIG_FILE_NAME = "milady_config.json"
 CONFIG_ENV = "MILADY_CONFIG"
-_EXAMPLE = f'{{"api_key": "...", "base_url": "{DEFAULT_BASE_URL}"}}'
+_EXAMPLE = f'{{"api_key": "...", "base_url": "{DEFAULT_BASE_URL}", "accounts": {{"studio": {{"api_key": "..."}}}}}}'
+#: The account that means "the environment's key, else the file's top-level key".
+DEFAULT_ACCOUNT = "default"
 _TEXT_KEYS = ("api_key", "base_url")
 #: Client options a file may set (numbers only: what an artist would tune).
 _OPTION_KEYS = ("timeout", "download_timeout", "max_retries", "max_retry_wait", "max_download_bytes", "recover_for")
@@ -44,7 +58,7 @@ def config_candidates(defaults: Sequence[Path]) -> tuple[Path, ...]:
     return (Path(named),) if named else tuple(defaults)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _load(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -54,30 +68,88 @@ def _read(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise MiladyError(f"The config file {path} must hold a JSON object", hint=f"For example {_EXAMPLE}.")
+    return data
+
+
+def _settings(data: dict[str, Any], path: Path, where: str = "") -> dict[str, Any]:
+    """Key, URL and options of one object of the file (the top level, or one account)."""
     values: dict[str, Any] = {}
     for name in _TEXT_KEYS:
         value = data.get(name)
         if value in (None, ""):
             continue
         if not isinstance(value, str):
-            raise MiladyError(f'"{name}" in the config file {path} must be a string')
+            raise MiladyError(f'"{name}"{where} in the config file {path} must be a string')
         values[name] = value.strip()
     for name in _OPTION_KEYS:
         value = data.get(name)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise MiladyError(f'"{name}" in the config file {path} must be a number')
+            raise MiladyError(f'"{name}"{where} in the config file {path} must be a number')
         values[name] = value
     return values
 
 
-def resolve_endpoint(defaults: Sequence[Path]) -> Endpoint:
-    """MILADY_API_KEY / MILADY_BASE_URL, else the first config file; an error naming both places if no key."""
+def _accounts(data: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    table = data.get("accounts")
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise MiladyError(f'"accounts" in the config file {path} must be an object of named accounts')
+    accounts: dict[str, dict[str, Any]] = {}
+    for name, entry in table.items():
+        if not name.strip() or name == DEFAULT_ACCOUNT:
+            raise MiladyError(f"The config file {path} has an account named {name!r}: that name is reserved")
+        if not isinstance(entry, dict):
+            raise MiladyError(f'Account "{name}" in the config file {path} must be an object with an "api_key"')
+        accounts[name] = _settings(entry, path, f' of account "{name}"')
+    return accounts
+
+
+def _read(path: Path) -> dict[str, Any]:
+    data = _load(path)
+    values = _settings(data, path)
+    values["accounts"] = _accounts(data, path)
+    return values
+
+
+def _first_file(paths: Sequence[Path]) -> dict[str, Any]:
+    return next((_read(path) for path in paths if path.is_file()), {})
+
+
+def account_names(defaults: Sequence[Path]) -> tuple[str, ...]:
+    """``"default"`` then the config file's named accounts, in the file's order. Names only, never keys."""
+    return (DEFAULT_ACCOUNT, *_first_file(config_candidates(defaults)).get("accounts", {}))
+
+
+def resolve_endpoint(defaults: Sequence[Path], account: str | None = None) -> Endpoint:
+    """The key, URL and options for ``account``; an error naming where to put a key if there is none.
+
+    ``None`` or ``"default"``: MILADY_API_KEY / MILADY_BASE_URL, else the first config file's
+    top level. A named account: that account's key (it wins over the environment), its URL
+    and options over the defaults ones.
+    """
     paths = config_candidates(defaults)
-    found = next((_read(path) for path in paths if path.is_file()), {})
+    found = _first_file(paths)
     key = (os.environ.get(API_KEY_ENV) or "").strip() or found.get("api_key")
     base_url = (os.environ.get(BASE_URL_ENV) or "").strip() or found.get("base_url")
+    settings = {name: found[name] for name in _OPTION_KEYS if name in found}
+    if account not in (None, DEFAULT_ACCOUNT):
+        accounts: dict[str, dict[str, Any]] = found.get("accounts", {})
+        chosen = accounts.get(account)
+        if chosen is None:
+            known = ", ".join(accounts) or "none"
+            raise AuthenticationError(
+                f"No account {account!r} in the config file {' or '.join(str(p) for p in paths)} "
+                f"(its accounts: {known})",
+                hint=f'Add it under "accounts", for example {_EXAMPLE}, or choose "{DEFAULT_ACCOUNT}".',
+            )
+        if not chosen.get("api_key"):
+            raise AuthenticationError(f'Account {account!r} in the config file has no "api_key"')
+        key = chosen["api_key"]
+        base_url = chosen.get("base_url") or base_url
+        settings.update({name: chosen[name] for name in _OPTION_KEYS if name in chosen})
     if not key:
         places = " or ".join(str(p) for p in paths)
         raise AuthenticationError(
@@ -85,5 +157,5 @@ def resolve_endpoint(defaults: Sequence[Path]) -> Endpoint:
             f'or put "api_key" in the config file {places}',
             hint=f'For offline work run `milady serve` and set {BASE_URL_ENV} (or "base_url") to it.',
         )
-    options = ClientOptions(**{name: found[name] for name in _OPTION_KEYS if name in found})  # type: ignore[typeddict-item]
+    options = ClientOptions(**settings)  # type: ignore[typeddict-item]
     return Endpoint(api_key=key, base_url=base_url or None, options=options)

@@ -28,8 +28,16 @@ ANSWERS = [
     (400, {"error": "Prompt must be 4000 characters or fewer"}),
     (401, {"error": "Authentication required. Provide a valid session or API key."}),
     (402, {"error": "Insufficient credits for image generation", "required": 0.08}),
-    (429, {"success": False, "error": "Too many requests", "code": "rate_limit_exceeded",
-           "message": "Rate limit exceeded. Maximum 60 requests per 60 seconds.", "retryAfter": 42}),
+    (
+        429,
+        {
+            "success": False,
+            "error": "Too many requests",
+            "code": "rate_limit_exceeded",
+            "message": "Rate limit exceeded. Maximum 60 requests per 60 seconds.",
+            "retryAfter": 42,
+        },
+    ),
     (500, {"error": "No images were generated"}),
     (503, {"error": "Image generation service is not configured"}),
     (502, "<html><title>502 Bad Gateway</title></html>"),
@@ -91,7 +99,11 @@ def test_every_face_offers_exactly_the_schema_choices_and_limits() -> None:
     expected = {"model": list(MODELS), "aspect_ratio": list(ASPECT_RATIOS), "style_preset": list(STYLE_PRESETS)}
 
     node = MiladyGenerateImage.INPUT_TYPES()["required"]
-    assert {name: node[name][0] for name in expected} == expected
+    # The node adds one choice of its own, resolved to one of the service's before sending.
+    assert node["aspect_ratio"][0] == [*expected["aspect_ratio"], "match source"]
+    assert {name: node[name][0] for name in expected if name != "aspect_ratio"} == {
+        k: v for k, v in expected.items() if k != "aspect_ratio"
+    }
     assert (node["num_images"][1]["min"], node["num_images"][1]["max"]) == (NUM_IMAGES_MIN, NUM_IMAGES_MAX)
 
     tool = MiladyImageGenerationTool(api_key="unused")

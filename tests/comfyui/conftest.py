@@ -3,6 +3,8 @@
 ComfyUI is not on PyPI. The pack only touches ``comfy.model_management`` (the
 interrupt flag), ``comfy.utils.ProgressBar`` and ``server.PromptServer``
 (progress text); the stand-ins below behave like them and record what they saw.
+With ``comfy_api.v0_0_2`` present (v3_stand_ins.py) the pack serves V3 nodes: the
+``pack`` fixture loads it both ways, and ``run`` runs a node as ComfyUI runs either kind.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class ComfyStandIns:
         self._lock = threading.RLock()
         self._interrupted = False
         self.bar_updates: list[tuple[int, int, Any]] = []
+        self.previews: list[Any] = []
         self.texts: list[tuple[str, Any]] = []
         self.modules = self._build()
 
@@ -77,6 +80,8 @@ class ComfyStandIns:
                     self.total = total
                 self.current = min(value, self.total)
                 stand_ins.bar_updates.append((self.current, self.total, self.node_id))
+                if preview is not None:
+                    stand_ins.previews.append(preview)
 
             def update(self, value: int) -> None:
                 self.update_absolute(self.current + value)
@@ -115,12 +120,101 @@ def load_pack_like_comfyui(repo: Path = REPO) -> types.ModuleType:
     return module
 
 
-@pytest.fixture(scope="session")
-def pack() -> Iterator[types.ModuleType]:
-    """The pack's root module, loaded as ComfyUI loads it."""
-    module = load_pack_like_comfyui()
+def v3_stand_ins() -> types.ModuleType:
+    """v3_stand_ins.py beside this file (tests/ is not a package)."""
+    name = "_milady_v3_stand_ins"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("v3_stand_ins.py"))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _pack_modules() -> dict[str, types.ModuleType]:
+    return {n: m for n, m in sys.modules.items() if n == "comfyui_nodes" or n.startswith("comfyui_nodes.")}
+
+
+@pytest.fixture(scope="module", params=["classic", "v3"])
+def pack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[types.ModuleType]:
+    """The pack's root module, loaded as ComfyUI loads it: without the V3 schema, then with it.
+
+    Per test module, and the modules it replaced are put back after: other test folders
+    import ``comfyui_nodes`` as a plain package and must get the classic nodes.
+    """
+    saved = _pack_modules()
+    for name in saved:
+        del sys.modules[name]
+    added: dict[str, types.ModuleType] = {}
+    if request.param == "v3":
+        added = v3_stand_ins().v3_modules(tmp_path_factory.mktemp("comfyui_temp"))
+        sys.modules.update(added)
+    try:
+        module = load_pack_like_comfyui()
+    finally:
+        for name in added:
+            sys.modules.pop(name, None)
+    assert module.NODE_CLASS_MAPPINGS["MiladyGenerateImage"].__module__.endswith(
+        "_v3" if request.param == "v3" else "nodes"
+    )
     yield module
     sys.modules.pop(module.__name__, None)
+    for name in _pack_modules():
+        del sys.modules[name]
+    sys.modules.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _no_recent_runs() -> None:
+    """Each test starts with no remembered durations (so no "~N s left" unless the test made runs)."""
+    run_module = sys.modules.get("comfyui_nodes._run")
+    if run_module is not None:
+        run_module.RECENT.clear()
+
+
+def is_v3(node_class: type) -> bool:
+    return hasattr(node_class, "PREPARE_CLASS_CLONE")
+
+
+async def run_with_ui(
+    node_class: type, inputs: dict[str, Any], *, prompt: Any = None, extra_pnginfo: Any = None
+) -> tuple[tuple[Any, ...], dict[str, Any] | None]:
+    """Run a node as ComfyUI's executor does (classic: an instance's FUNCTION; V3: a class clone with
+    its hidden inputs); its outputs and what it shows on the node."""
+    inputs = dict(inputs)
+    unique_id = inputs.pop("unique_id", None)
+    if is_v3(node_class):
+        hidden = {"UNIQUE_ID": unique_id, "PROMPT": prompt, "EXTRA_PNGINFO": extra_pnginfo}
+        clone: Any = node_class.PREPARE_CLASS_CLONE(hidden)  # type: ignore[attr-defined]
+        out = await getattr(clone, clone.FUNCTION)(**inputs)
+        return tuple(out.args), (None if out.ui is None else out.ui.as_dict())
+    node = node_class()
+    return tuple(await getattr(node, node_class.FUNCTION)(**inputs, unique_id=unique_id)), None  # type: ignore[attr-defined]
+
+
+async def run_node(node_class: type, inputs: dict[str, Any]) -> tuple[Any, ...]:
+    outputs, _ui = await run_with_ui(node_class, inputs)
+    return outputs
+
+
+def combo_options(entry: tuple[Any, dict[str, Any]]) -> list[Any] | None:
+    """A combo's choices: the classic API's list, or a V3 combo's ("COMBO", {"options": [...]}); None otherwise."""
+    kind, config = entry
+    if isinstance(kind, list):
+        return kind
+    return list(config["options"]) if kind == "COMBO" else None
+
+
+def validate(node_class: type, **values: Any) -> Any:
+    """ComfyUI's pre-run check: VALIDATE_INPUTS (classic) or validate_inputs (V3)."""
+    check = node_class.validate_inputs if is_v3(node_class) else node_class.VALIDATE_INPUTS  # type: ignore[attr-defined]
+    return check(**values)
+
+
+@pytest.fixture
+def run() -> Any:
+    return run_node
 
 
 @pytest.fixture(autouse=True)

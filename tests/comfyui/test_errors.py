@@ -22,6 +22,8 @@ from milady_integrations import (
 )
 from milady_integrations.local import LocalServer
 
+from .conftest import run_node, validate
+
 STATUS_ERRORS: dict[int, type[MiladyError]] = {
     400: InvalidRequestError,
     401: AuthenticationError,
@@ -42,7 +44,7 @@ def _without_request_id(text: str) -> str:
 
 async def _node_failure(node_class: type, **inputs: Any) -> Exception:
     with pytest.raises(Exception) as caught:
-        await node_class().generate(**inputs)
+        await run_node(node_class, inputs)
     return caught.value
 
 
@@ -93,7 +95,7 @@ async def test_a_prompt_wired_from_another_node_is_checked_before_sending(
     before = milady_env.stats.total_requests
     failure = await _node_failure(node_class, **inputs(prompt="  "))
     assert isinstance(failure.__cause__, InvalidRequestError)
-    assert str(failure) == node_class.VALIDATE_INPUTS(prompt="  ")
+    assert str(failure) == validate(node_class, prompt="  ")
     assert milady_env.stats.total_requests == before
 
 
@@ -114,12 +116,12 @@ async def test_unreadable_images_fail_the_node(node_class: type, inputs: Any, mi
 
 
 async def test_one_failed_source_keeps_the_others(
-    node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any, no_retries: None
+    run: Any, node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any, no_retries: None
 ) -> None:
     import torch
 
     milady_env.faults.force_status(500)
-    images, *_ = await node_class().generate(**inputs(source_image=torch.rand(2, 16, 16, 3)))
+    images, *_ = await run(node_class, inputs(source_image=torch.rand(2, 16, 16, 3)))
     assert images.shape[0] == 1  # the paid image of the other source is not thrown away
     assert "a request failed: Image generation failed (HTTP 500)" in comfy.text_lines[-1]
 

@@ -12,13 +12,18 @@ from typing import Any
 
 from milady_integrations import InvalidRequestError, schema
 
+from .conftest import combo_options, is_v3, validate
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_node_keys_and_display_names_are_pinned(pack: types.ModuleType) -> None:
     # Saved workflows refer to the key: renaming it breaks every user's workflow.
-    assert list(pack.NODE_CLASS_MAPPINGS) == ["MiladyGenerateImage"]
-    assert pack.NODE_DISPLAY_NAME_MAPPINGS == {"MiladyGenerateImage": "Milady Generate Image"}
+    assert list(pack.NODE_CLASS_MAPPINGS) == ["MiladyGenerateImage", "MiladyGallery"]
+    assert pack.NODE_DISPLAY_NAME_MAPPINGS == {
+        "MiladyGenerateImage": "Milady Generate Image",
+        "MiladyGallery": "Milady Gallery",
+    }
 
 
 def test_outputs_are_pinned(node_class: type) -> None:
@@ -31,6 +36,7 @@ def test_runs_as_an_async_node_served_from_cache(node_class: type) -> None:
     # ComfyUI runs coroutine functions concurrently; without IS_CHANGED identical inputs hit its cache.
     assert inspect.iscoroutinefunction(getattr(node_class, node_class.FUNCTION))
     assert not hasattr(node_class, "IS_CHANGED")
+    assert "fingerprint_inputs" not in vars(node_class)  # V3's IS_CHANGED
 
 
 def test_loading_imports_nothing_heavy() -> None:
@@ -46,7 +52,7 @@ print(json.dumps([sorted(module.NODE_CLASS_MAPPINGS), sorted(sys.modules)]))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     keys, loaded = json.loads(out.stdout)
-    assert keys == ["MiladyGenerateImage"]
+    assert keys == ["MiladyGallery", "MiladyGenerateImage"]
     heavy = {"torch", "numpy", "gradio", "gradio_client", "langchain", "langchain_core", "httpx", "pydantic"}
     assert heavy.isdisjoint(loaded), sorted(heavy & set(loaded))
 
@@ -75,10 +81,10 @@ def test_combos_and_tooltips_come_from_the_schema(node_class: type) -> None:
     assert list(required) == ["prompt", "model", "aspect_ratio", "style_preset", "num_images", "seed"]
     for name, choices, default in (
         ("model", schema.MODELS, schema.DEFAULT_MODEL),
-        ("aspect_ratio", schema.ASPECT_RATIOS, schema.DEFAULT_ASPECT_RATIO),
+        ("aspect_ratio", (*schema.ASPECT_RATIOS, "match source"), schema.DEFAULT_ASPECT_RATIO),
         ("style_preset", schema.STYLE_PRESETS, schema.DEFAULT_STYLE_PRESET),
     ):
-        options, config = required[name]
+        options, config = combo_options(required[name]), required[name][1]
         assert options == list(choices)
         assert config["default"] == default
         assert schema.FIELD_DESCRIPTIONS[name] in config["tooltip"]
@@ -109,11 +115,12 @@ def test_seed_only_decides_when_to_run_again(node_class: type) -> None:
 
 def test_source_image_is_an_optional_image_and_there_is_no_key_widget(node_class: type) -> None:
     types_ = node_class.INPUT_TYPES()
+    assert list(types_["optional"]) == ["source_image", "account"]  # new inputs go last
     assert types_["optional"]["source_image"][0] == "IMAGE"
     assert f"{schema.SOURCE_IMAGE_MAX_CHARS:,}" in types_["optional"]["source_image"][1]["tooltip"]
     names = [*types_["required"], *types_["optional"]]
     assert not [n for n in names if "key" in n.lower() or "url" in n.lower() or "token" in n.lower()]
-    assert types_["hidden"] == {"unique_id": "UNIQUE_ID"}
+    assert "unique_id" in types_["hidden"]
 
 
 def _core_message(prompt: Any) -> str:
@@ -125,27 +132,27 @@ def _core_message(prompt: Any) -> str:
 
 
 def test_validate_inputs_refuses_bad_prompts_with_the_core_message(node_class: type) -> None:
-    validate = node_class.VALIDATE_INPUTS
-    assert validate(prompt="a fox") is True
+    assert validate(node_class, prompt="a fox") is True
     for bad in ("", "   \n", "x" * (schema.PROMPT_MAX_CHARS + 1)):
-        message = validate(prompt=bad)
+        message = validate(node_class, prompt=bad)
         assert message == _core_message(bad) and message.startswith("prompt")
-    message = validate(prompt="x" * (schema.PROMPT_MAX_CHARS + 1))
+    message = validate(node_class, prompt="x" * (schema.PROMPT_MAX_CHARS + 1))
     assert str(schema.PROMPT_MAX_CHARS) in message and str(schema.PROMPT_MAX_CHARS + 1) in message
 
 
 def test_comfyui_checks_the_other_inputs_itself(node_class: type) -> None:
     # ComfyUI skips its own combo and min/max checks for inputs VALIDATE_INPUTS names,
     # and repeats VALIDATE_INPUTS' message once per named input: so only the prompt is named.
-    assert inspect.getfullargspec(node_class.VALIDATE_INPUTS).args == ["cls", "prompt"]
+    check = node_class.validate_inputs if is_v3(node_class) else node_class.VALIDATE_INPUTS
+    assert inspect.getfullargspec(check).args == ["cls", "prompt"]
     required = node_class.INPUT_TYPES()["required"]
-    assert all(isinstance(required[name][0], list) for name in ("model", "aspect_ratio", "style_preset"))
+    assert all(combo_options(required[name]) for name in ("model", "aspect_ratio", "style_preset"))
     assert {"min", "max"} <= set(required["num_images"][1])
 
 
 def test_validate_inputs_leaves_a_wired_prompt_to_run_time(node_class: type) -> None:
     # ComfyUI passes None for inputs that come from another node's output.
-    assert node_class.VALIDATE_INPUTS(prompt=None) is True
+    assert validate(node_class, prompt=None) is True
 
 
 def test_loading_exposes_only_the_pack_and_its_core_to_other_packs() -> None:

@@ -11,6 +11,8 @@ import torch
 
 from milady_integrations.local import LocalServer
 
+from .conftest import combo_options, run_node, validate
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_workflows"
 NAMES = ["milady_text_to_image", "milady_image_to_image", "milady_batch_of_4"]
 
@@ -60,10 +62,11 @@ def test_api_workflows_use_existing_nodes_and_valid_inputs(name: str, pack: Any)
         node_class = pack.NODE_CLASS_MAPPINGS[class_type]
         declared = node_class.INPUT_TYPES()
         assert set(declared["required"]) <= set(inputs) <= set(declared["required"]) | set(declared["optional"])
-        for input_name, (kind, _config) in declared["required"].items():
-            if isinstance(kind, list):
-                assert inputs[input_name] in kind, (node_id, input_name)
-        assert node_class.VALIDATE_INPUTS(prompt=inputs["prompt"]) is True
+        for input_name, entry in declared["required"].items():
+            choices = combo_options(entry)
+            if choices is not None:
+                assert inputs[input_name] in choices, (node_id, input_name)
+        assert validate(node_class, prompt=inputs["prompt"]) is True
         num = declared["required"]["num_images"][1]
         assert num["min"] <= inputs["num_images"] <= num["max"]
         if "source_image" in inputs:
@@ -103,5 +106,5 @@ async def test_api_workflows_run_against_the_local_server(name: str, pack: Any, 
         inputs = dict(node["inputs"])
         if "source_image" in inputs:
             inputs["source_image"] = torch.rand(1, 64, 64, 3)  # what LoadImage would hand over
-        images, *_ = await pack.NODE_CLASS_MAPPINGS["MiladyGenerateImage"]().generate(**inputs)
+        images, *_ = await run_node(pack.NODE_CLASS_MAPPINGS["MiladyGenerateImage"], inputs)
         assert images.shape[0] == inputs["num_images"]
