@@ -72,18 +72,29 @@ def _read(path: Path) -> dict[str, Any]:
     return values
 
 
+def _is_placeholder(key: str) -> bool:
+    # Real keys are one word; the example's "your Milady Cloud API key", "..." or "<key>" are not keys.
+    return any(c.isspace() for c in key) or key.strip(".") == "" or key.startswith(("<", "your"))
+
+
 def resolve_endpoint(defaults: Sequence[Path]) -> Endpoint:
     """MILADY_API_KEY / MILADY_BASE_URL, else the first config file; an error naming both places if no key."""
     paths = config_candidates(defaults)
     found = next((_read(path) for path in paths if path.is_file()), {})
     key = (os.environ.get(API_KEY_ENV) or "").strip() or found.get("api_key")
     base_url = (os.environ.get(BASE_URL_ENV) or "").strip() or found.get("base_url")
+    if key and not (os.environ.get(API_KEY_ENV) or "").strip() and _is_placeholder(key):
+        where = next(str(path) for path in paths if path.is_file())
+        raise AuthenticationError(
+            f'The "api_key" in the config file {where} is still the example\'s placeholder text, not a key',
+            hint="Replace it with your Milady Cloud key (nothing was sent).",
+        )
     if not key:
         places = " or ".join(str(p) for p in paths)
         raise AuthenticationError(
             f"No Milady API key: set the {API_KEY_ENV} environment variable, "
             f'or put "api_key" in the config file {places}',
-            hint=f'For offline work run `milady serve` and set {BASE_URL_ENV} (or "base_url") to it.',
+            hint=f'To work offline, run: milady serve, and set {BASE_URL_ENV} (or "base_url") and the key it prints.',
         )
     options = ClientOptions(**{name: found[name] for name in _OPTION_KEYS if name in found})  # type: ignore[typeddict-item]
     return Endpoint(api_key=key, base_url=base_url or None, options=options)

@@ -107,7 +107,7 @@ class InvalidRequestError(MiladyError):
 class AuthenticationError(MiladyError):
     """No key, or the service refused it (401/403)."""
 
-    default_hint = "Set MILADY_API_KEY or pass api_key=... with a valid Milady Cloud key."
+    default_hint = "Set MILADY_API_KEY to a valid Milady Cloud key."
 
 
 class InsufficientCreditsError(MiladyError):
@@ -205,6 +205,11 @@ _STATUS_CLASSES: dict[int, type[MiladyError]] = {
     503: ServiceUnavailableError,
     504: ServiceUnavailableError,
 }
+
+WRONG_URL_HINT = (
+    "The service URL looks wrong: MILADY_BASE_URL (or --base-url) should be the address that comes "
+    "before /api/v1/..., e.g. https://cloud.milady.ai or http://127.0.0.1:8787."
+)
 
 _FALLBACK_MESSAGES: dict[type[MiladyError], str] = {
     InvalidRequestError: "The service refused the request as invalid",
@@ -366,4 +371,7 @@ def error_from_response(
     message = f"{base} (HTTP {status})"
     if detail and detail != base:
         message += f": {detail}"
+    if status == 404:
+        # The service has every path we call: a 404 means the base URL points somewhere else.
+        return cls(message, hint=WRONG_URL_HINT, **common)
     return cls(message, **common)
