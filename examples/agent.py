@@ -27,9 +27,13 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_tool import MiladyImageGenerationTool
 from milady_integrations import GeneratedImage, MiladyClient
 from milady_integrations.images import write_image
-from milady_integrations.offline import TEMPORARY_URLS_NOTE, service_or_local
+from milady_integrations.offline import service_or_local
 
 MODEL_ENV = "MILADY_AGENT_MODEL"
+TEMPORARY_URLS_NOTE_EXAMPLE = (
+    "These URLs were served by the built-in local server, which stopped when this example ended: "
+    "they no longer work."
+)
 SYSTEM_PROMPT = (
     "You make images for the user with the generate_image tool. Pick a style_preset and an "
     "aspect_ratio that suit the request, then give the user the image URLs."
@@ -125,8 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in saved:
         print(f"[saved] {path}")
     if endpoint.local:
-        where = f"the images are saved in {args.save}" if args.save else "pass --save DIR to keep the images"
-        print(f"[note] {TEMPORARY_URLS_NOTE.replace('this command', 'this example')}; {where}")
+        keep = f"The images are saved in {args.save}." if args.save else "Pass --save DIR to keep the images."
+        print(f"[note] {TEMPORARY_URLS_NOTE_EXAMPLE} {keep}")
     last = state["messages"][-1]
     return 0 if isinstance(last, AIMessage) and not last.tool_calls else 1
 
