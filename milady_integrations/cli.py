@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -110,6 +111,21 @@ def _check_output(folder: str) -> Path:
     return path
 
 
+def _prepare_output(path: Path) -> None:
+    """Make the folder and write a probe file in it: permission bits alone do not tell (root, /proc, mounts)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"-o {str(path)!r} cannot be written to ({exc.strerror or type(exc).__name__})",
+            field="output",
+            value=str(path),
+            allowed="a writable folder",
+        ) from None
+
+
 class _Spending:
     """Whether a request that may be billed is out: Ctrl-C says so, or says nothing was sent."""
 
@@ -149,6 +165,7 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending
         assign=" ",
         unlisted=f"add {UNLISTED_FLAG}",
     )
+    _prepare_output(folder)
     for note in request.notes:
         print(f"warning: {note}", file=err, flush=True)
     with service_or_local(base_url=args.base_url) as endpoint:
@@ -183,7 +200,9 @@ async def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     from .batch import ProgressBar, read_batch, run_batch
 
+    folder = _check_output(args.output)
     lines = read_batch(args.prompts, allow_unlisted_model=args.allow_unlisted_model)
+    _prepare_output(folder)
     stop = asyncio.Event()
     main_task = asyncio.current_task()
     loop = asyncio.get_running_loop()

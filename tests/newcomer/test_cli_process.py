@@ -119,3 +119,22 @@ def test_a_count_that_is_not_a_number_says_so_once(own_server: LocalServer) -> N
     assert done.returncode == 2
     assert done.stderr == "error: -n 'many' is not allowed: it must be a whole number from 1 to 4\n"
     assert own_server.stats.generate_requests == 0
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where even root cannot make a folder")
+def test_an_output_folder_that_cannot_be_made_exits_2_before_sending(own_server: LocalServer) -> None:
+    done = milady("generate", "x", "-o", "/proc/milady-out", env=_env(own_server))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "error: -o '/proc/milady-out' cannot be written to (No such file or directory)\n"
+    assert own_server.stats.generate_requests == 0
+
+
+def test_batch_into_an_existing_file_exits_2_before_sending(own_server: LocalServer, tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"prompt": "a fox"}\n')
+    existing = tmp_path / "existing_file"
+    existing.write_text("keep me")
+    done = milady("batch", str(prompts), "-o", str(existing), env=_env(own_server))
+    assert done.returncode == 2, done.stderr
+    assert "is not a folder" in done.stderr and no_traceback(done.stderr)
+    assert own_server.stats.generate_requests == 0 and existing.read_text() == "keep me"

@@ -101,7 +101,8 @@ def test_the_example_runs(block: Block, server: LocalServer, workdir: Path) -> N
     bin_dir = str(Path(sys.executable).parent)
     env = clean_env(MILADY_API_KEY=server.api_key, MILADY_BASE_URL=server.base_url)
     env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
-    command = [sys.executable, "-c", block.code] if block.lang == "python" else ["bash", "-euo", "pipefail", "-c", block.code]
+    shell = ["bash", "-euo", "pipefail", "-c"]
+    command = [sys.executable, "-c", block.code] if block.lang == "python" else [*shell, block.code]
     done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=110)
     assert done.returncode == 0, f"{block.name} failed:\n{done.stdout}\n{done.stderr}"
     assert no_traceback(done.stderr), done.stderr
