@@ -41,7 +41,13 @@ def start(*args: str, env: Mapping[str, str], cwd: Path | None = None) -> subpro
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A test run started in the background inherits an ignored SIGINT; a terminal's Ctrl-C is not ignored.
+        preexec_fn=_default_sigint if os.name == "posix" else None,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(condition: Callable[[], bool], what: str, limit: float = 60) -> None:
