@@ -138,3 +138,9 @@ def test_batch_into_an_existing_file_exits_2_before_sending(own_server: LocalSer
     assert done.returncode == 2, done.stderr
     assert "is not a folder" in done.stderr and no_traceback(done.stderr)
     assert own_server.stats.generate_requests == 0 and existing.read_text() == "keep me"
+
+
+def test_a_prompt_in_japanese_names_the_files_in_japanese(own_server: LocalServer, tmp_path: Path) -> None:
+    done = milady("generate", "東京の夜景", "-o", str(tmp_path), env=_env(own_server))
+    assert done.returncode == 0, done.stderr
+    assert [p.name.split("-")[0] for p in tmp_path.glob("*.webp")] == ["東京の夜景"]
