@@ -5,6 +5,10 @@ package, and does not put the folder on ``sys.path``. A small finder therefore
 resolves this clone's own packages (``milady_integrations``, ``comfyui_nodes``)
 by their absolute names, without exposing anything else in the folder. Nothing
 heavy is imported here: the nodes load the client, numpy and torch when they run.
+
+The Comfy Registry and ComfyUI-Manager list the nodes without running this file: from
+the literal ``NODE_CLASS_MAPPINGS`` in ``comfyui_nodes/__init__.py`` and from
+``node_list.json`` (tests/comfyui/test_packaging.py keeps both equal to what loads here).
 """
 
 from __future__ import annotations

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from milady_integrations import AsyncMiladyClient, GeneratedImage, MiladyError
-from milady_integrations.images import decode_image
 from milady_integrations.request import field_problems, problems_error
 from milady_integrations.wording import outcome_line, waiting_line
 
 from ._comfy import NodeProgress, interrupt_requested, raise_interrupted
 from ._settings import endpoint
-from ._tensors import source_data_urls, stack_pictures
+from ._tensors import decode_and_stack, source_data_urls
 
 logger = logging.getLogger("comfyui_nodes")
 
@@ -58,14 +57,12 @@ async def wait_interruptibly(awaitable: Awaitable[T], on_tick: Callable[[float],
 
 
 async def _read_all(client: AsyncMiladyClient, images: list[GeneratedImage], progress: NodeProgress) -> list[Any]:
-    async def one(index: int, image: GeneratedImage) -> Any:
+    async def one(image: GeneratedImage) -> bytes:
         data = await client.read_image(image)
-        # Decoding a large image takes tens of ms: off the event loop, and in parallel.
-        picture = await asyncio.to_thread(decode_image, data, what=f"image {index + 1}")
         progress.advance()
-        return picture
+        return data
 
-    return list(await asyncio.gather(*(one(i, image) for i, image in enumerate(images)), return_exceptions=True))
+    return list(await asyncio.gather(*(one(image) for image in images), return_exceptions=True))
 
 
 async def run_node(options: Mapping[str, Any], source_image: Any, node_id: str | None) -> Outputs:
@@ -93,15 +90,17 @@ async def run_node(options: Mapping[str, Any], source_image: Any, node_id: str |
         )
         progress.text(f"Milady: reading {len(result.images)} images")
         parts = await wait_interruptibly(_read_all(client, result.images, progress), lambda _elapsed: None)
-    pictures = [p for p in parts if not isinstance(p, BaseException)]
-    unread = [p for p in parts if isinstance(p, BaseException)]
+    datas = [p for p in parts if isinstance(p, bytes)]
+    unread: list[Any] = [p for p in parts if isinstance(p, BaseException)]
     for failure in unread:
         if not isinstance(failure, MiladyError):
             raise failure
-        logger.warning("Milady: an image could not be read (its URL is in urls): %s", failure)
-    if not pictures:
+    if not datas:
         raise unread[0]
-    stacked, masks = await asyncio.to_thread(stack_pictures, pictures)
+    # Decoded on all cores straight into one batch, off the event loop; undecodable ones set aside.
+    stacked, masks = await asyncio.to_thread(decode_and_stack, datas, failures=unread)
+    for failure in unread:
+        logger.warning("Milady: an image could not be read (its URL is in urls): %s", failure)
     line = outcome_line(result, time.monotonic() - started)
     if unread:
         line += f"; {len(unread)} could not be read (their URLs are in urls): {unread[0]}"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
@@ -81,6 +82,7 @@ class ClientOptions(TypedDict, total=False):
     download_timeout: float | httpx.Timeout | None
     max_download_bytes: int
     default_headers: Mapping[str, str] | None
+    jitter: Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ class ClientConfig:
     download_timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_DOWNLOAD_TIMEOUT)
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
     default_headers: tuple[tuple[str, str], ...] = ()
+    #: Source of the retry backoff's jitter, in [0, 1); a seam that makes waits deterministic.
+    jitter: Callable[[], float] = field(default=random.random, compare=False)
 
     def __post_init__(self) -> None:
         # Normalised here, once, for the constructor and for every ``replace``.
@@ -155,14 +159,16 @@ class ClientConfig:
             raise AuthenticationError(NO_KEY_MESSAGE, hint=LOCAL_KEY_HINT if self.is_local else OFFLINE_HINT)
         return self.api_key.get_secret_value()
 
-    def headers(self) -> dict[str, str]:
-        key = self.require_key()
+    def headers(self, *, auth: bool = True) -> dict[str, str]:
+        """Request headers; with ``auth`` the key in both headers the service reads (it must be set)."""
         headers = {
-            "Authorization": f"Bearer {key}",
-            "X-API-Key": key,
             "User-Agent": f"milady-integrations/{__version__} httpx/{httpx.__version__}",
             "Accept": "application/json",
         }
+        key = self.require_key() if auth else None
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+            headers["X-API-Key"] = key
         headers.update(self.default_headers)
         return headers
 

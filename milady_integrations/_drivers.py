@@ -1,21 +1,35 @@
-"""The only place that performs I/O for a flow: once blocking, once async."""
+"""The only place that performs I/O for a flow: once blocking, once async.
+
+``resolve`` is a seam: tests pass a scripted resolver (a name that answers differently
+the second time) without touching the network.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 
 from ._flow import Addresses, BodyTooLarge, Flow, Outcome, Received, Resolve, Send, Sleep, T
 
+SyncResolver = Callable[[str], Outcome]
+AsyncResolver = Callable[[str], Awaitable[Outcome]]
+
 
 def _send_sync(http: httpx.Client, action: Send) -> Outcome:
     started = time.monotonic()
+    if action.max_bytes is None:
+        # API answers are small: one read, without the capped chunk loop (it costs per request).
+        try:
+            response = http.send(action.request, follow_redirects=False)
+        except httpx.TransportError as exc:
+            return exc
+        return Received(response.status_code, response.headers, response.content, time.monotonic() - started)
     try:
         response = http.send(action.request, stream=True, follow_redirects=False)
-        # httpx takes timeouts per request through extensions.
     except httpx.TransportError as exc:
         return exc
     try:
@@ -23,7 +37,7 @@ def _send_sync(http: httpx.Client, action: Send) -> Outcome:
         size = 0
         for chunk in response.iter_bytes():
             size += len(chunk)
-            if action.max_bytes is not None and size > action.max_bytes:
+            if size > action.max_bytes:
                 return BodyTooLarge(size)
             chunks.append(chunk)
     except httpx.TransportError as exc:
@@ -35,6 +49,12 @@ def _send_sync(http: httpx.Client, action: Send) -> Outcome:
 
 async def _send_async(http: httpx.AsyncClient, action: Send) -> Outcome:
     started = time.monotonic()
+    if action.max_bytes is None:
+        try:
+            response = await http.send(action.request, follow_redirects=False)
+        except httpx.TransportError as exc:
+            return exc
+        return Received(response.status_code, response.headers, response.content, time.monotonic() - started)
     try:
         response = await http.send(action.request, stream=True, follow_redirects=False)
     except httpx.TransportError as exc:
@@ -44,7 +64,7 @@ async def _send_async(http: httpx.AsyncClient, action: Send) -> Outcome:
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
-            if action.max_bytes is not None and size > action.max_bytes:
+            if size > action.max_bytes:
                 return BodyTooLarge(size)
             chunks.append(chunk)
     except httpx.TransportError as exc:
@@ -54,14 +74,14 @@ async def _send_async(http: httpx.AsyncClient, action: Send) -> Outcome:
     return Received(response.status_code, response.headers, b"".join(chunks), time.monotonic() - started)
 
 
-def _resolve_sync(host: str) -> Outcome:
+def resolve_sync(host: str) -> Outcome:
     try:
         return Addresses(tuple(str(info[4][0]) for info in socket.getaddrinfo(host, None)))
     except OSError as exc:
         return exc
 
 
-async def _resolve_async(host: str) -> Outcome:
+async def resolve_async(host: str) -> Outcome:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None)
     except OSError as exc:
@@ -70,11 +90,12 @@ async def _resolve_async(host: str) -> Outcome:
 
 
 def _with_timeout(action: Send) -> Send:
+    # httpx takes timeouts per request through extensions.
     action.request.extensions["timeout"] = action.timeout.as_dict()
     return action
 
 
-def run_sync(flow: Flow[T], http: httpx.Client) -> T:
+def run_sync(flow: Flow[T], http: httpx.Client, *, resolve: SyncResolver = resolve_sync) -> T:
     outcome: Outcome | None = None
     try:
         while True:
@@ -83,7 +104,7 @@ def run_sync(flow: Flow[T], http: httpx.Client) -> T:
                 time.sleep(action.seconds)
                 outcome = None
             elif isinstance(action, Resolve):
-                outcome = _resolve_sync(action.host)
+                outcome = resolve(action.host)
             else:
                 outcome = _send_sync(http, _with_timeout(action))
     except StopIteration as stop:
@@ -92,7 +113,7 @@ def run_sync(flow: Flow[T], http: httpx.Client) -> T:
         flow.close()
 
 
-async def run_async(flow: Flow[T], http: httpx.AsyncClient) -> T:
+async def run_async(flow: Flow[T], http: httpx.AsyncClient, *, resolve: AsyncResolver = resolve_async) -> T:
     outcome: Outcome | None = None
     try:
         while True:
@@ -101,7 +122,7 @@ async def run_async(flow: Flow[T], http: httpx.AsyncClient) -> T:
                 await asyncio.sleep(action.seconds)
                 outcome = None
             elif isinstance(action, Resolve):
-                outcome = await _resolve_async(action.host)
+                outcome = await resolve(action.host)
             else:
                 outcome = await _send_async(http, _with_timeout(action))
     except StopIteration as stop:

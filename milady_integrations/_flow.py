@@ -8,9 +8,9 @@ The drivers in ``_drivers`` only perform the I/O, once for sync and once for asy
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import random
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
@@ -20,16 +20,14 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from ._config import ClientConfig
+from ._retry import not_retried_note, retry_delay
 from .errors import (
     GenerationFailedError,
     ImageDownloadError,
-    MiladyConnectionError,
     MiladyError,
-    MiladyTimeoutError,
-    RateLimitError,
-    ServiceUnavailableError,
     UnexpectedResponseError,
     error_from_response,
+    error_from_transport,
 )
 from .images import check_download_url, decode_image, is_ip_literal, is_local_host, sniff_mime
 from .request import GenerateImageRequest
@@ -101,49 +99,10 @@ def request_id_of(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def backoff_delay(attempt: int, *, initial: float = 0.5, cap: float = 8.0) -> float:
-    """Capped exponential backoff with jitter (up to 25% shorter), as openai-python does."""
-    return min(initial * 2.0**attempt, cap) * (1 - 0.25 * random.random())
-
-
-def retry_delay(error: MiladyError, attempt: int, config: ClientConfig) -> float | None:
-    """How long to wait before retrying ``error``, or None when it must not be retried.
-
-    Only failures where nothing was generated or billed are retried: 429, 500
-    (failed generations are refunded), 502-504, and connections that never carried
-    the request. 400/401/402 and anything that may have run are never repeated.
-    """
-    if attempt >= config.max_retries:
-        return None
-    if isinstance(error, RateLimitError):
-        if error.retry_after is None:
-            return backoff_delay(attempt)
-        return error.retry_after if error.retry_after <= config.max_retry_wait else None
-    if isinstance(error, (GenerationFailedError, ServiceUnavailableError)):
-        return backoff_delay(attempt)
-    if isinstance(error, MiladyConnectionError) and not error.may_have_run:
-        return backoff_delay(attempt)
-    return None
-
-
-def transport_error(exc: Exception, url: str, config: ClientConfig) -> MiladyError:
-    """Map an httpx transport failure, saying whether the request may have run."""
-    host = urlsplit(url).netloc
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return MiladyConnectionError(f"Could not connect to {host}: {exc or type(exc).__name__}")
-    if isinstance(exc, (httpx.WriteError, httpx.WriteTimeout)):
-        # The body did not arrive whole, so the service cannot have acted on it.
-        return MiladyConnectionError(f"The connection to {host} failed while sending the request")
-    if isinstance(exc, httpx.TimeoutException):
-        return MiladyTimeoutError(
-            f"No answer from {host} within {config.timeout.read:g} s after the request was sent"
-        )
-    return MiladyConnectionError(
-        f"The connection to {host} broke after the request was sent "
-        f"({type(exc).__name__}); it was not retried because the service may have run it",
-        may_have_run=True,
-        hint="Check your gallery before sending it again.",
-    )
+@functools.lru_cache(maxsize=64)
+def _parsed_url(url: str) -> httpx.URL:
+    """Parsing a URL costs about as much as the rest of building a request: once per URL."""
+    return httpx.URL(url)
 
 
 def _json_body(received: Received, request_id: str | None) -> Any:
@@ -151,40 +110,44 @@ def _json_body(received: Received, request_id: str | None) -> Any:
         return json.loads(received.body)
     except ValueError:
         raise UnexpectedResponseError(
-            f"The service answered {received.status} with a body that is not JSON "
-            f"({len(received.body)} bytes)",
+            f"The service answered {received.status} with a body that is not JSON ({len(received.body)} bytes)",
             status_code=received.status,
             body=received.body[:200].decode("utf-8", "replace"),
             request_id=request_id,
         ) from None
 
 
-def call_flow(config: ClientConfig, method: str, path: str, json_body: Any = None) -> Flow[tuple[Any, str | None]]:
-    """Send one API call with retries; return its parsed JSON body and request id."""
+def call_flow(
+    config: ClientConfig, method: str, path: str, json_body: Any = None, *, auth: bool = True
+) -> Flow[tuple[Any, str | None]]:
+    """Send one API call, retried as ``_retry`` decides; return its parsed JSON body and request id.
+
+    ``auth``: send the key (the model status and price routes need none).
+    """
     url = config.url(path)
-    request = httpx.Request(method, url, headers=config.headers(), json=json_body)
-    secret = config.api_key.get_secret_value() if config.api_key else None
+    request = httpx.Request(method, _parsed_url(url), headers=config.headers(auth=auth), json=json_body)
+    debug = logger.isEnabledFor(logging.DEBUG)  # redacting headers costs time: only when shown
     attempt = 0
     while True:
-        logger.debug("%s %s headers=%s", method, url, redact_headers(request.headers))
+        if debug:
+            logger.debug("%s %s headers=%s", method, url, redact_headers(request.headers))
         outcome = yield Send(request, config.timeout)
+        error: MiladyError
         if isinstance(outcome, Received):
+            if debug:
+                logger.debug("%s %s -> %s in %.3f s", method, url, outcome.status, outcome.elapsed)
             request_id = request_id_of(outcome.headers)
-            logger.debug("%s %s -> %s in %.3f s", method, url, outcome.status, outcome.elapsed)
             if 200 <= outcome.status < 300:
                 return _json_body(outcome, request_id), request_id
-            error = error_from_response(
-                outcome.status, outcome.headers, outcome.body, request_id=request_id
-            )
+            error = error_from_response(outcome.status, outcome.headers, outcome.body, request_id=request_id)
         elif isinstance(outcome, Exception):
-            error = transport_error(outcome, url, config)
+            error = error_from_transport(outcome, urlsplit(url).netloc, read_timeout=config.timeout.read)
         else:  # pragma: no cover - drivers always answer a Send
             raise RuntimeError("flow driver sent nothing back")
-        error.redacted(secret)
+        error.redacted(config.api_key.get_secret_value() if config.api_key else None)
         delay = retry_delay(error, attempt, config)
         if delay is None:
-            if isinstance(error, RateLimitError) and attempt < config.max_retries:
-                error.message += f" (longer than max_retry_wait={config.max_retry_wait:g} s, so not retried)"
+            error.message += not_retried_note(error, attempt, config)
             raise error
         attempt += 1
         logger.info("retrying %s %s in %.2f s after: %s", method, path, delay, error)
@@ -193,9 +156,7 @@ def call_flow(config: ClientConfig, method: str, path: str, json_body: Any = Non
 
 def generate_flow(config: ClientConfig, request: GenerateImageRequest) -> Flow[ImageGenerationResult]:
     body, request_id = yield from call_flow(config, "POST", GENERATE_PATH, request.to_wire())
-    result = parse_generation_body(
-        body, requested=request.num_images, model=request.model, request_id=request_id
-    )
+    result = parse_generation_body(body, requested=request.num_images, model=request.model, request_id=request_id)
     if not result.images:
         items = body.get("images")
         if items:
@@ -205,9 +166,7 @@ def generate_flow(config: ClientConfig, request: GenerateImageRequest) -> Flow[I
                 body=body,
                 request_id=request_id,
             )
-        raise GenerationFailedError(
-            "The service answered 200 but returned no images", body=body, request_id=request_id
-        )
+        raise GenerationFailedError("The service answered 200 but returned no images", body=body, request_id=request_id)
     if result.partial:
         logger.warning("%s", result.partial_note)
     return result
@@ -217,23 +176,24 @@ def balance_flow(config: ClientConfig) -> Flow[float]:
     body, request_id = yield from call_flow(config, "GET", BALANCE_PATH)
     balance = body.get("balance") if isinstance(body, dict) else None
     if isinstance(balance, bool) or not isinstance(balance, (int, float)):
-        raise UnexpectedResponseError(
-            "The credits answer has no numeric 'balance'", body=body, request_id=request_id
-        )
+        raise UnexpectedResponseError("The credits answer has no numeric 'balance'", body=body, request_id=request_id)
     return float(balance)
 
 
-def _refuse_local_names(url: str) -> Flow[None]:
-    """A remote service's image URL must not name a host that resolves to this machine's networks.
+def _checked_address(host: str, *, allow_local: bool) -> Flow[str | None]:
+    """Look ``host`` up ONCE and return the address to connect to (None for a literal address).
 
-    Literal addresses were checked already; a name is looked up. When the lookup fails, the
-    connection will fail the same way, so that is left to it.
+    The connection goes to the address checked here, never to a second lookup, so a name
+    that answers differently the next time (DNS rebinding) cannot reach this machine or its
+    networks. A remote service's image URL must not lead to a local address.
     """
-    host = urlsplit(url).hostname or ""
     if is_ip_literal(host):
-        return
+        return None  # checked by check_download_url already
     found = yield Resolve(host)
-    if isinstance(found, Addresses):
+    if not isinstance(found, Addresses) or not found.addresses:
+        reason = f"{type(found).__name__}: {found}" if isinstance(found, Exception) else "no address"
+        raise ImageDownloadError(f"Could not look up the image host {host!r} ({reason})")
+    if not allow_local:
         local = [address for address in found.addresses if is_local_host(address)]
         if local:
             raise ImageDownloadError(
@@ -241,24 +201,32 @@ def _refuse_local_names(url: str) -> Flow[None]:
                 f"{local[0]} and the service is remote",
                 hint="",
             )
+    # IPv4 first: a machine without an IPv6 route often still lists AAAA answers.
+    return next((a for a in found.addresses if ":" not in a), found.addresses[0])
+
+
+def image_request(url: str, address: str | None) -> httpx.Request:
+    """GET ``url``, connecting to ``address`` when given: the name stays in Host and TLS SNI,
+    so virtual hosts answer and the certificate is still verified against the name."""
+    headers = {"Accept": "image/*"}
+    if address is None:
+        return httpx.Request("GET", url, headers=headers)
+    target = httpx.URL(url)
+    headers["Host"] = target.netloc.decode("ascii")
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    return httpx.Request("GET", target.copy_with(host=address), headers=headers, extensions=extensions)
 
 
 def download_flow(config: ClientConfig, url: str) -> Flow[bytes]:
-    """Download an image the service returned: http(s) only, capped, redirects checked."""
+    """Download an image the service returned: http(s) only, capped, redirects and addresses checked."""
     started = time.monotonic()
     for _ in range(_MAX_REDIRECTS + 1):
         check_download_url(url, allow_local=config.is_local)
-        if not config.is_local:
-            yield from _refuse_local_names(url)
-        outcome = yield Send(
-            httpx.Request("GET", url, headers={"Accept": "image/*"}),
-            config.download_timeout,
-            max_bytes=config.max_download_bytes,
-        )
+        address = yield from _checked_address(urlsplit(url).hostname or "", allow_local=config.is_local)
+        outcome = yield Send(image_request(url, address), config.download_timeout, max_bytes=config.max_download_bytes)
         if isinstance(outcome, BodyTooLarge):
             raise ImageDownloadError(
-                f"The image at {url} is larger than the download cap of "
-                f"{config.max_download_bytes:,} bytes",
+                f"The image at {url} is larger than the download cap of {config.max_download_bytes:,} bytes",
                 hint="Raise max_download_bytes if you trust this source.",
             )
         if isinstance(outcome, Exception):
@@ -271,9 +239,7 @@ def download_flow(config: ClientConfig, url: str) -> Flow[bytes]:
             url = urljoin(url, outcome.headers["location"])
             continue
         if outcome.status != 200:
-            raise ImageDownloadError(
-                f"The image at {url} answered HTTP {outcome.status}", status_code=outcome.status
-            )
+            raise ImageDownloadError(f"The image at {url} answered HTTP {outcome.status}", status_code=outcome.status)
         if sniff_mime(outcome.body) is None:
             decode_image(outcome.body, what=f"download from {url}")
         return outcome.body

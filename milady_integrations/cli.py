@@ -29,6 +29,7 @@ from .errors import (
     MiladyConnectionError,
     MiladyError,
     MiladyTimeoutError,
+    OutcomeUnknownError,
     RateLimitError,
     ServiceUnavailableError,
     UnexpectedResponseError,
@@ -47,6 +48,7 @@ EXIT_CODES: dict[type[MiladyError], int] = {
     RateLimitError: 5,
     GenerationFailedError: 6,
     ServiceUnavailableError: 6,
+    OutcomeUnknownError: 6,
     UnexpectedResponseError: 6,
     MiladyConnectionError: 7,
     MiladyTimeoutError: 7,
@@ -271,24 +273,42 @@ def _concurrency(text: str) -> int:
     return value
 
 
-def _serve(args: argparse.Namespace, out: TextIO) -> int:
-    from .local import Faults, ServerConfig, serve
-    from .local._config import DEFAULT_LOCAL_KEY
+def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import errno
+    import ipaddress
 
-    faults = Faults(latency=args.latency, failure_rate=args.failure_rate)
+    from .local import Faults, ServerConfig, serve
+
+    keys = set(args.api_key or ())
+    try:
+        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = False
+    if not keys and not args.allow_any_key and not loopback:
+        print(f"error: refusing to serve {args.host} to others with no key: add --api-key KEY "
+              "(or --allow-any-key)", file=err)
+        return 2
     config = ServerConfig(
+        api_keys=keys or None,
         initial_credits=args.credits,
         rate_limit=args.rate_limit,
-        faults=faults,
+        faults=Faults(latency=args.latency, failure_rate=args.failure_rate),
     )
-    print(
-        f"Milady-compatible local server on http://{args.host}:{args.port}\n"
-        f"  export MILADY_BASE_URL=http://{args.host}:{args.port} MILADY_API_KEY={DEFAULT_LOCAL_KEY}\n"
-        "  images are drawn locally, not by a model",
-        file=out,
-        flush=True,
-    )
-    serve(host=args.host, port=args.port, config=config)
+    url = f"http://{args.host}:{args.port}"
+    # Key values are never printed: the user typed them; without keys any key works.
+    key = "<one of your --api-key values>" if keys else config.local_key
+    which = f"only the {len(keys)} key(s) given with --api-key" if keys else "any key (no --api-key given)"
+
+    def ready() -> None:
+        print(f"Milady-compatible local server on {url}\n  export MILADY_BASE_URL={url} MILADY_API_KEY={key}\n"
+              f"  accepts {which}\n  images are drawn locally, not by a model", file=out, flush=True)
+
+    try:
+        serve(host=args.host, port=args.port, config=config, ready=ready)
+    except OSError as exc:
+        reason = f"port {args.port} is in use: choose another with --port" if exc.errno == errno.EADDRINUSE else exc
+        print(f"error: {reason}", file=err)
+        return 1
     return 0
 
 
@@ -377,6 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--rate-limit", type=int, default=60, help="requests per minute per key")
     srv.add_argument("--latency", type=float, default=0.0, help="seconds added to each generation")
     srv.add_argument("--failure-rate", type=float, default=0.0, help="chance (0-1) that an image fails")
+    srv.add_argument("--api-key", action="append", metavar="KEY", help="accept only this key (repeatable)")
+    srv.add_argument("--allow-any-key", action="store_true", help="serve a non-loopback host with no --api-key")
 
     bat = commands.add_parser(
         "batch",
@@ -444,7 +466,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         if args.command == "generate":
             return asyncio.run(_generate(args, out, err, spending))
         if args.command == "serve":
-            return _serve(args, out)
+            return _serve(args, out, err)
         if args.command == "batch":
             return asyncio.run(_batch(args, out, err))
         if args.command == "mcp":

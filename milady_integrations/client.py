@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import time
 import warnings
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +20,16 @@ from typing import Any, Generic, TypeVar
 import httpx
 from typing_extensions import Unpack
 
+from ._account import (
+    Pending,
+    RecoveryPolicy,
+    gallery_flow,
+    model_price_flow,
+    model_status_flow,
+    now,
+    price_range_flow,
+    recover_flow,
+)
 from ._config import ClientConfig, ClientOptions
 from ._drivers import run_async, run_sync
 from ._flow import balance_flow, download_flow, generate_flow
@@ -25,13 +37,16 @@ from .catalogue import NUM_IMAGES_MAX
 from .errors import ImageDownloadError, InvalidRequestError, MiladyError
 from .images import decode_data_url, sniff_mime, write_image
 from .request import GenerateImageRequest, GenerateOptions, SharedOptions, check_request, warn_notes
-from .results import GeneratedImage, ImageGenerationResult, merge_results
+from .results import GalleryPage, GeneratedImage, ImageGenerationResult, ModelStatus, PriceRange, merge_results
 
 __all__ = ["AsyncMiladyClient", "MiladyClient"]
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+CachedT = TypeVar("CachedT")
 
 _LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+#: How long the service's model status and prices are trusted before asking again.
+CACHE_SECONDS = 300.0
 
 
 def split_count(total: object, per_request: int = NUM_IMAGES_MAX) -> list[int]:
@@ -104,6 +119,8 @@ class _ClientBase(Generic[HttpT]):
     _config: ClientConfig
     _http: HttpT
     _owns_http: bool
+    #: The client whose connection pool this one uses (itself, or the one it was copied from).
+    _pool_owner: Any
 
     def __init__(
         self,
@@ -124,6 +141,10 @@ class _ClientBase(Generic[HttpT]):
         self._config = ClientConfig.from_env(api_key, base_url, **options)
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else self._new_http()
+        self._pool_owner = self
+        #: URLs this client (and its copies) already handed out: recovery never returns them twice.
+        self._taken: set[str] = set()
+        self._cache: dict[str, tuple[float, Any]] = {}
 
     def _new_http(self) -> HttpT:
         raise NotImplementedError
@@ -154,6 +175,7 @@ class _ClientBase(Generic[HttpT]):
         clone._config = self._config.replace(**changes)
         clone._http = self._http
         clone._owns_http = False
+        clone._pool_owner = self._pool_owner
         return clone
 
     def build_request(self, prompt: str, **options: Unpack[GenerateOptions]) -> GenerateImageRequest:
@@ -179,6 +201,33 @@ class _ClientBase(Generic[HttpT]):
         templates = [self.build_request(prompt, **options, source_image=s, num_images=chunks[0]) for s in sources]
         return [t.with_num_images(n) for t in templates for n in chunks]
 
+    def _cached(self, key: str) -> Any:
+        entry = self._pool_owner._cache.get(key)
+        return entry[1] if entry is not None and time.monotonic() - entry[0] < CACHE_SECONDS else None
+
+    def _remember(self, key: str, value: CachedT) -> CachedT:
+        self._pool_owner._cache[key] = (time.monotonic(), value)
+        return value
+
+    def _returned(self, result: ImageGenerationResult) -> ImageGenerationResult:
+        self._pool_owner._taken.update(result.urls)
+        return result
+
+    def _recovery(self, error: BaseException, polls: int | None) -> Any:
+        """The recovery flow for ``error``, or None when it left nothing that may have run."""
+        pending = getattr(error, "pending", None)
+        if not isinstance(pending, Pending) or not getattr(error, "may_have_run", False):
+            return None
+        policy = RecoveryPolicy() if polls is None else RecoveryPolicy(polls=polls)
+        return recover_flow(self._config, pending, self._pool_owner._taken, policy)
+
+    def _status_note(self, model: str, statuses: dict[str, ModelStatus]) -> str | None:
+        status = statuses.get(model)
+        if status is None or status.available:
+            return None
+        why = f": {status.reason}" if status.reason else ""
+        return f"The service reports model {model} as unavailable{why}; a request with it will probably fail."
+
     def _read_local(self, image: GeneratedImage) -> bytes | None:
         return _decoded_data_url(image.data_url) if image.data_url else None
 
@@ -198,8 +247,53 @@ class MiladyClient(_ClientBase[httpx.Client]):
         return self.send(self.build_request(prompt, **options))
 
     def send(self, request: GenerateImageRequest) -> ImageGenerationResult:
-        """Send an already checked request."""
-        return run_sync(generate_flow(self._config, request), self._http)
+        """Send an already checked request. A failure that may have run carries what ``recover`` needs."""
+        sent_at = now()
+        try:
+            return self._returned(run_sync(generate_flow(self._config, request), self._http))
+        except MiladyError as error:
+            error.pending = Pending(request, sent_at)  # type: ignore[attr-defined]
+            raise
+
+    def recover(self, error: BaseException, *, polls: int | None = None) -> ImageGenerationResult | None:
+        """What a request that may have run made, found in the gallery (already billed), or None.
+
+        Looks for images with the same prompt and model, created since the request was sent,
+        not already returned by this client; polls a few times while the service finishes.
+        """
+        flow = self._recovery(error, polls)
+        result = None if flow is None else run_sync(flow, self._http)
+        return None if result is None else self._returned(result)
+
+    def gallery(self, *, limit: int = 20, offset: int = 0) -> GalleryPage:
+        """Past generations, newest first (``limit`` 1..1000)."""
+        return run_sync(gallery_flow(self._config, limit=limit, offset=offset), self._http)
+
+    def model_status(self, *models: str) -> dict[str, ModelStatus]:
+        """Whether the service can use each model now (asked at most every few minutes; no key needed)."""
+        known = {m: self._cached(f"status:{m}") for m in models}
+        missing = [m for m, status in known.items() if status is None]
+        if missing:
+            fresh = run_sync(model_status_flow(self._config, missing), self._http)
+            known.update({m: self._remember(f"status:{m}", s) for m, s in fresh.items()})
+        return {m: s for m, s in known.items() if s is not None}
+
+    def model_note(self, model: str) -> str | None:
+        """A warning to show before spending when the service reports ``model`` unavailable; None otherwise."""
+        try:
+            return self._status_note(model, self.model_status(model))
+        except MiladyError:
+            return None  # the status is advice; not knowing it must not stop a generation
+
+    def price_range(self) -> PriceRange | None:
+        """The service's min and max price of one image (no key needed)."""
+        cached: PriceRange | None = self._cached("prices")
+        return cached or self._remember("prices", run_sync(price_range_flow(self._config), self._http))
+
+    def estimated_price(self, model: str) -> float | None:
+        """An estimate of one image's price with ``model``: its catalogue price x 1.2, when the catalogue says."""
+        cached: float | None = self._cached(f"price:{model}")
+        return cached or self._remember(f"price:{model}", run_sync(model_price_flow(self._config, model), self._http))
 
     def generate_images(
         self,
@@ -274,10 +368,28 @@ class MiladyClient(_ClientBase[httpx.Client]):
 
 
 class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
-    """Async twin of MiladyClient: ``async with AsyncMiladyClient() as client: await ...``."""
+    """Async twin of MiladyClient: ``async with AsyncMiladyClient() as client: await ...``.
+
+    Usable from one event loop after another (agents often run each turn in a new
+    ``asyncio.run``): a connection pool belongs to the loop that opened it, so a pool
+    this client owns is opened anew on a new loop. A pool passed in is used as it is.
+    """
+
+    _loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
 
     def _new_http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(limits=_LIMITS, timeout=self._config.timeout)
+
+    def _transport(self) -> httpx.AsyncClient:
+        owner: AsyncMiladyClient = self._pool_owner
+        if owner._owns_http:
+            loop = asyncio.get_running_loop()
+            bound = owner._loop() if owner._loop is not None else None
+            if bound is not loop:
+                if owner._loop is not None:  # the old loop's connections cannot serve this one
+                    owner._http = owner._new_http()
+                owner._loop = weakref.ref(loop)
+        return owner._http
 
     async def generate_image(self, prompt: str, **options: Unpack[GenerateOptions]) -> ImageGenerationResult:
         """Generate 1-4 images in one request (see MiladyClient.generate_image)."""
@@ -287,7 +399,44 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
         return await self.send(request)
 
     async def send(self, request: GenerateImageRequest) -> ImageGenerationResult:
-        return await run_async(generate_flow(self._config, request), self._http)
+        sent_at = now()
+        try:
+            return self._returned(await run_async(generate_flow(self._config, request), self._transport()))
+        except MiladyError as error:
+            error.pending = Pending(request, sent_at)  # type: ignore[attr-defined]
+            raise
+
+    async def recover(self, error: BaseException, *, polls: int | None = None) -> ImageGenerationResult | None:
+        """What a request that may have run made, found in the gallery (see MiladyClient.recover)."""
+        flow = self._recovery(error, polls)
+        result = None if flow is None else await run_async(flow, self._transport())
+        return None if result is None else self._returned(result)
+
+    async def gallery(self, *, limit: int = 20, offset: int = 0) -> GalleryPage:
+        return await run_async(gallery_flow(self._config, limit=limit, offset=offset), self._transport())
+
+    async def model_status(self, *models: str) -> dict[str, ModelStatus]:
+        known = {m: self._cached(f"status:{m}") for m in models}
+        missing = [m for m, status in known.items() if status is None]
+        if missing:
+            fresh = await run_async(model_status_flow(self._config, missing), self._transport())
+            known.update({m: self._remember(f"status:{m}", s) for m, s in fresh.items()})
+        return {m: s for m, s in known.items() if s is not None}
+
+    async def model_note(self, model: str) -> str | None:
+        try:
+            return self._status_note(model, await self.model_status(model))
+        except MiladyError:
+            return None
+
+    async def price_range(self) -> PriceRange | None:
+        cached: PriceRange | None = self._cached("prices")
+        return cached or self._remember("prices", await run_async(price_range_flow(self._config), self._transport()))
+
+    async def estimated_price(self, model: str) -> float | None:
+        cached: float | None = self._cached(f"price:{model}")
+        flow = model_price_flow(self._config, model)
+        return cached or self._remember(f"price:{model}", await run_async(flow, self._transport()))
 
     async def generate_images(
         self,
@@ -337,7 +486,7 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
 
     async def read_url(self, url: str) -> bytes:
         """Download an image URL with this client's size cap, timeout and address checks."""
-        return await run_async(download_flow(self._config, url), self._http)
+        return await run_async(download_flow(self._config, url), self._transport())
 
     async def read_source(self, value: object, *, allow_paths: bool = True) -> object:
         url = _web_source(value, allow_paths)
@@ -351,11 +500,14 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
             raise _source_download_error(url, err) from err
 
     async def credits_balance(self) -> float:
-        return await run_async(balance_flow(self._config), self._http)
+        return await run_async(balance_flow(self._config), self._transport())
 
     async def aclose(self) -> None:
         if self._owns_http:
-            await self._http.aclose()
+            bound = self._loop() if self._loop is not None else None
+            # A pool opened on another (maybe closed) loop cannot be closed from this one; it is dropped.
+            if bound is None or bound is asyncio.get_running_loop():
+                await self._http.aclose()
 
     close = aclose
 

@@ -24,6 +24,7 @@ __all__ = [
     "MiladyError",
     "MiladyTimeoutError",
     "MiladyWarning",
+    "OutcomeUnknownError",
     "RateLimitError",
     "ServiceUnavailableError",
     "UnexpectedResponseError",
@@ -40,6 +41,9 @@ class MiladyError(Exception):
 
     #: The docs' advice for this kind of failure.
     default_hint: str = ""
+    #: True when the request may have reached the service and been charged: never resend it
+    #: blindly (look in the gallery first). A class default, set per error where it varies.
+    may_have_run: bool = False
 
     def __init__(
         self,
@@ -49,6 +53,7 @@ class MiladyError(Exception):
         status_code: int | None = None,
         body: object = None,
         request_id: str | None = None,
+        may_have_run: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -56,6 +61,8 @@ class MiladyError(Exception):
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
+        if may_have_run is not None:
+            self.may_have_run = may_have_run
 
     def __str__(self) -> str:
         text = self.message
@@ -145,15 +152,24 @@ class RateLimitError(MiladyError):
 
 
 class GenerationFailedError(MiladyError):
-    """500: the model produced nothing (failed generations are refunded)."""
+    """500 "No images were generated" (refunded), or a 200 with no images: nothing was charged."""
 
     default_hint = "Retry, or try a different model."
 
 
 class ServiceUnavailableError(MiladyError):
-    """503, or 502/504 and non-JSON pages from proxies in front of the service."""
+    """The service's own 503: it refused before charging, and will not heal within seconds."""
 
-    default_hint = "The service is unavailable; retry in a little while."
+    default_hint = "Try again later."
+
+
+class OutcomeUnknownError(MiladyError):
+    """A failure after the service may have started the work: any 5xx but the service's own
+    refunded 500 and 503 (other 500s keep the credit reservation; a 502/504 may still be running
+    at the origin), or a 401 from the service's own upstream. Never retried."""
+
+    default_hint = "Check your gallery before sending it again."
+    may_have_run = True
 
 
 class MiladyAPIError(MiladyError):
@@ -161,9 +177,13 @@ class MiladyAPIError(MiladyError):
 
 
 class UnexpectedResponseError(MiladyError):
-    """A 200 whose body is not the contract (not JSON, no images list)."""
+    """A 2xx whose body is not the contract (not JSON, no images list): it ran and may be billed."""
 
-    default_hint = "Retry; if it persists, the service may have changed its response."
+    default_hint = (
+        "The request was answered, so it may have been charged; check your gallery before "
+        "sending it again. If it persists, the service may have changed its response."
+    )
+    may_have_run = True
 
 
 class MiladyConnectionError(MiladyError):
@@ -171,13 +191,11 @@ class MiladyConnectionError(MiladyError):
 
     default_hint = "Check your network and MILADY_BASE_URL."
 
-    def __init__(self, message: str, *, may_have_run: bool = False, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.may_have_run = may_have_run
-
 
 class MiladyTimeoutError(MiladyError):
     """No answer in time. Not retried once sent: the service may still finish and bill."""
+
+    may_have_run = True
 
     default_hint = (
         "The request was sent and may still complete and be billed; "
@@ -200,10 +218,6 @@ _STATUS_CLASSES: dict[int, type[MiladyError]] = {
     403: AuthenticationError,
     422: InvalidRequestError,
     429: RateLimitError,
-    500: GenerationFailedError,
-    502: ServiceUnavailableError,
-    503: ServiceUnavailableError,
-    504: ServiceUnavailableError,
 }
 
 WRONG_URL_HINT = (
@@ -216,9 +230,24 @@ _FALLBACK_MESSAGES: dict[type[MiladyError], str] = {
     AuthenticationError: "Authentication failed: the service did not accept the API key",
     InsufficientCreditsError: "Insufficient credits for image generation",
     RateLimitError: "Rate limited",
-    GenerationFailedError: "Image generation failed",
-    ServiceUnavailableError: "The image service is unavailable",
 }
+
+# The service's own bodies whose meaning is certain (anything else of that status is not).
+REFUNDED_500 = "No images were generated"
+SERVICE_503S = frozenset(
+    {
+        "Image generation service is not configured",
+        "Image generation is temporarily unavailable. Please try again shortly.",
+    }
+)
+SERVICE_401S = frozenset(
+    {
+        "Authentication required. Provide a valid session or API key.",  # generate-image
+        "Invalid or expired API key",  # the shared auth helper (balance and other routes)
+    }
+)
+_GATEWAY_STATUSES = frozenset({502, 504, 520, 521, 522, 523, 524})
+MAY_HAVE_BEEN_CHARGED = "the request may have been charged"
 
 # Words in the service's 400 messages -> the field they are about.
 _FIELD_WORDS = (
@@ -287,6 +316,67 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     return int(value) if value is not None else None
 
 
+def _is_service_401(data: Mapping[str, Any], server_text: str | None) -> bool:
+    return server_text in SERVICE_401S or data.get("code") == "authentication_required"
+
+
+def _details(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    details = data.get("details")
+    return details if isinstance(details, dict) else {}
+
+
+def _issues_text(issues: object) -> tuple[str | None, str | None]:
+    """The other variant's ``details.issues`` (zod issues) as "field: message; ...", and the first field."""
+    if not isinstance(issues, list):
+        return None, None
+    parts: list[str] = []
+    first: str | None = None
+    for issue in issues:
+        if not isinstance(issue, dict):
+            continue
+        path = issue.get("path")
+        where = ".".join(map(str, path)) if isinstance(path, list) and path else ""
+        text = str(issue.get("message") or issue.get("code") or "invalid")
+        parts.append(f"{where}: {text}" if where else text)
+        if first is None and where:
+            first = _field_of(where)
+    return ("; ".join(parts) or None), first
+
+
+def _invalid(data: Mapping[str, Any], server_text: str | None, common: dict[str, Any]) -> MiladyError:
+    message = server_text or _FALLBACK_MESSAGES[InvalidRequestError]
+    details = _details(data)
+    issues, issue_field = _issues_text(details.get("issues"))
+    if issues:
+        message = f"{message}: {issues}"
+    field = issue_field or _field_of(server_text or "")
+    supported = details.get("supportedModels", data.get("supportedModels"))
+    hint = None
+    allowed = None
+    if isinstance(supported, list):
+        field, allowed = "model", [str(m) for m in supported]
+        hint = "Use a supported model: " + ", ".join(allowed)
+    elif field == "prompt":
+        hint = "Check prompt is non-empty string"
+    elif field == "model":
+        hint = "Use a supported model"
+    return InvalidRequestError(message, field=field, allowed=allowed, hint=hint, **common)
+
+
+def _outcome_unknown(status: int, detail: str, common: dict[str, Any]) -> MiladyError:
+    """Any failure after which the service may have run and billed: say so, never retry."""
+    if status == 401:
+        what = "failed inside the service (its own upstream key, not yours)"
+    elif status in _GATEWAY_STATUSES:
+        what = "came from a gateway in front of the service; the request may still be running"
+    else:
+        what = "failed after it may have started the work"
+    said = f": {detail}" if detail else ""
+    return OutcomeUnknownError(
+        f"The service answered HTTP {status}{said}. It {what}, so {MAY_HAVE_BEEN_CHARGED}", **common
+    )
+
+
 def error_from_response(
     status: int,
     headers: Mapping[str, str],
@@ -310,29 +400,34 @@ def error_from_response(
     if server_text is None and isinstance(data.get("message"), str):
         server_text = data["message"]
 
-    cls = _STATUS_CLASSES.get(status)
-    if cls is None:
-        cls = ServiceUnavailableError if status >= 500 else MiladyAPIError
-    if status >= 500 and not data:
-        # HTML or empty pages come from proxies, not from the service itself.
-        cls = ServiceUnavailableError if status != 500 or not body.strip() else cls
-
     stored_body: object = parsed if parsed is not None else _summarise_text(body)
     common: dict[str, Any] = {"status_code": status, "body": stored_body, "request_id": request_id}
     detail = server_text or (_summarise_text(body) if body.strip() else "")
 
-    if cls is InvalidRequestError:
-        message = server_text or _FALLBACK_MESSAGES[cls]
-        field = _field_of(message)
-        hint = None
-        if field == "prompt":
-            hint = "Check prompt is non-empty string"
-        elif field == "model":
-            supported = data.get("supportedModels")
-            hint = "Use a supported model" + (
-                f": {', '.join(map(str, supported))}" if isinstance(supported, list) else ""
+    if status >= 500:
+        if status == 500 and server_text == REFUNDED_500:
+            return GenerationFailedError(
+                f"Image generation failed (HTTP 500): {REFUNDED_500}; nothing was charged", **common
             )
-        return InvalidRequestError(message, field=field, hint=hint, **common)
+        if status == 503 and server_text in SERVICE_503S:
+            return ServiceUnavailableError(
+                f"The image service is unavailable (HTTP 503): {server_text.rstrip('.')}; "
+                "nothing was charged. Not retried: this does not clear within seconds",
+                **common,
+            )
+        return _outcome_unknown(status, detail, common)
+    if status == 401 and not _is_service_401(data, server_text):
+        return _outcome_unknown(status, detail, common)
+    if status == 405:
+        return MiladyAPIError(
+            "The service answered HTTP 405 (method not allowed): this URL does not take this request",
+            hint="Check MILADY_BASE_URL: it should be the service's root, such as https://cloud.milady.ai.",
+            **common,
+        )
+
+    cls = _STATUS_CLASSES.get(status, MiladyAPIError)
+    if cls is InvalidRequestError:
+        return _invalid(data, server_text, common)
 
     if cls is InsufficientCreditsError:
         required = _number(data.get("required"))
@@ -367,11 +462,34 @@ def error_from_response(
         message = server_text or _FALLBACK_MESSAGES[cls]
         return AuthenticationError(message, **common)
 
-    base = _FALLBACK_MESSAGES.get(cls, "The service answered with an error")
-    message = f"{base} (HTTP {status})"
-    if detail and detail != base:
+    code = data.get("code")
+    message = f"The service answered with an error (HTTP {status})"
+    if detail:
         message += f": {detail}"
+    if isinstance(code, str) and code not in message:
+        message += f" ({code})"
     if status == 404:
         # The service has every path we call: a 404 means the base URL points somewhere else.
-        return cls(message, hint=WRONG_URL_HINT, **common)
-    return cls(message, **common)
+        return MiladyAPIError(message, hint=WRONG_URL_HINT, **common)
+    return MiladyAPIError(message, **common)
+
+
+def error_from_transport(exc: Exception, host: str, *, read_timeout: float | None) -> MiladyError:
+    """THE mapping from an httpx transport failure, saying whether the request may have run."""
+    import httpx  # only on a failure: keeps ``import milady_integrations.errors`` light
+
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return MiladyConnectionError(f"Could not connect to {host}: {exc or type(exc).__name__}")
+    if isinstance(exc, (httpx.WriteError, httpx.WriteTimeout)):
+        # The body did not arrive whole, so the service cannot have acted on it.
+        return MiladyConnectionError(f"The connection to {host} failed while sending the request")
+    if isinstance(exc, httpx.TimeoutException):
+        waited = f" within {read_timeout:g} s" if read_timeout is not None else ""
+        return MiladyTimeoutError(f"No answer from {host}{waited} after the request was sent")
+    return MiladyConnectionError(
+        f"The connection to {host} broke after the request was sent "
+        f"({type(exc).__name__}); it was not retried because the service may have run it, "
+        f"so {MAY_HAVE_BEEN_CHARGED}",
+        may_have_run=True,
+        hint="Check your gallery before sending it again.",
+    )

@@ -33,6 +33,7 @@ from .catalogue import (
     StylePreset,
 )
 from .errors import InvalidRequestError, MiladyWarning
+from .images import to_source_data_url
 
 __all__ = [
     "FIELDS",
@@ -251,8 +252,6 @@ def _num_images_problem(value: object) -> FieldProblem | None:
 def _source_image(value: object, downscale: bool) -> tuple[str | None, FieldProblem | None]:
     if value is None:
         return None, None
-    from .images import to_source_data_url
-
     try:
         return to_source_data_url(value, downscale=downscale), None
     except InvalidRequestError as err:

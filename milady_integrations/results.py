@@ -7,11 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from .errors import MiladyError, UnexpectedResponseError
 
-__all__ = ["GeneratedImage", "ImageGenerationResult", "merge_results", "parse_generation_body", "partial_note"]
+__all__ = [
+    "GalleryItem",
+    "GalleryPage",
+    "GeneratedImage",
+    "ImageGenerationResult",
+    "ModelStatus",
+    "PriceRange",
+    "merge_results",
+    "parse_generation_body",
+    "partial_note",
+]
 
 
 @dataclass(frozen=True)
@@ -192,3 +203,127 @@ def parse_generation_body(
         cost=_billed(body.get("cost")),
         request_ids=[request_id] if request_id else [],
     )
+
+
+# ---------------------------------------------------------------- the account's other answers
+
+
+@dataclass(frozen=True)
+class GalleryItem:
+    """One past generation, as ``GET /api/v1/gallery`` lists it (the caller's own prompt, not the enhanced one)."""
+
+    id: str
+    url: str | None
+    prompt: str
+    model: str | None = None
+    created_at: datetime | None = None
+    mime_type: str | None = None
+    file_size: int | None = None
+    status: str | None = None
+    dimensions: dict[str, Any] | None = None
+
+    @property
+    def image(self) -> GeneratedImage:
+        """The item as an image a client can read or save."""
+        return GeneratedImage(url=self.url, mime_type=self.mime_type, file_size=self.file_size)
+
+
+@dataclass(frozen=True)
+class GalleryPage:
+    items: list[GalleryItem]
+    has_more: bool
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Whether the service can generate with a model now, and why not."""
+
+    available: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PriceRange:
+    """The service's price range of one image across its image models, in credits."""
+
+    min: float
+    max: float
+
+
+def _when(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def parse_gallery_body(body: object, *, request_id: str | None = None) -> GalleryPage:
+    """``{items, count, offset, limit, hasMore}``; ``fileSize`` arrives as a string."""
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        raise UnexpectedResponseError("The gallery answer has no 'items' list", body=body, request_id=request_id)
+    items: list[GalleryItem] = []
+    for raw in body["items"]:
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), (str, int)):
+            continue
+        size = raw.get("fileSize")
+        number = _number(float(size) if isinstance(size, str) and size.strip().isdigit() else size)
+        dimensions, prompt = raw.get("dimensions"), raw.get("prompt")
+        items.append(
+            GalleryItem(
+                id=str(raw["id"]),
+                url=_text(raw.get("url")),
+                prompt=prompt if isinstance(prompt, str) else "",
+                model=_text(raw.get("model")),
+                created_at=_when(raw.get("createdAt")),
+                mime_type=_text(raw.get("mimeType")),
+                file_size=int(number) if number is not None else None,
+                status=_text(raw.get("status")),
+                dimensions=dimensions if isinstance(dimensions, dict) else None,
+            )
+        )
+    offset, limit = _number(body.get("offset")), _number(body.get("limit"))
+    return GalleryPage(
+        items=items,
+        has_more=body.get("hasMore") is True,
+        offset=int(offset) if offset is not None else 0,
+        limit=int(limit) if limit is not None else len(items),
+    )
+
+
+def parse_model_status_body(body: object, *, request_id: str | None = None) -> dict[str, ModelStatus]:
+    models = body.get("models") if isinstance(body, dict) else None
+    if not isinstance(models, list):
+        raise UnexpectedResponseError("The models/status answer has no 'models' list", body=body, request_id=request_id)
+    return {
+        str(m["modelId"]): ModelStatus(available=m.get("available") is True, reason=_text(m.get("reason")))
+        for m in models
+        if isinstance(m, dict) and isinstance(m.get("modelId"), str)
+    }
+
+
+def parse_price_range_body(body: object) -> PriceRange | None:
+    pricing = body.get("pricing") if isinstance(body, dict) else None
+    entry = pricing.get("generate-image") if isinstance(pricing, dict) else None
+    span = entry.get("estimatedRange") if isinstance(entry, dict) else None
+    low, high = (_number(span.get("min")), _number(span.get("max"))) if isinstance(span, dict) else (None, None)
+    return PriceRange(low, high) if low is not None and high is not None else None
+
+
+#: The platform's markup on the catalogue price of an image.
+PLATFORM_MARKUP = 1.2
+
+
+def parse_model_price_body(body: object) -> float | None:
+    """The estimated price of one image from a catalogue entry: its price x the markup, 6 decimals."""
+    pricing = body.get("pricing") if isinstance(body, dict) else None
+    price = _number(pricing)
+    if price is None and isinstance(pricing, dict):
+        price = _number(pricing.get("image"))
+        if price is None:
+            price = next((p for p in map(_number, pricing.values()) if p is not None), None)
+    return round(price * PLATFORM_MARKUP, 6) if price is not None else None

@@ -89,3 +89,20 @@ async def make_twin() -> AsyncIterator[Any]:
 @pytest.fixture(params=["sync", "async"])
 def kind_sync_async(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+# ---------------------------------------------------------------- no silent skips in CI
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI every test must run: a skip there means a missing install step, so the run fails."""
+    if os.environ.get("CI") and _skipped and exitstatus == 0:
+        print(f"\nCI: {len(_skipped)} tests were skipped and must run here:", *_skipped, sep="\n  ")
+        session.exitstatus = 1

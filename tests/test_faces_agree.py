@@ -33,6 +33,7 @@ ANSWERS = [
     (500, {"error": "No images were generated"}),
     (503, {"error": "Image generation service is not configured"}),
     (502, "<html><title>502 Bad Gateway</title></html>"),
+    (500, {"error": "Pricing unavailable for image:generation google/x"}),
 ]
 
 
@@ -72,7 +73,9 @@ def test_the_lines_a_person_acts_on() -> None:
     )
     assert texts["RateLimitError429"].startswith("Rate limited: retry in 42 s")
     assert "Retry, or try a different model" in texts["GenerationFailedError500"]
-    assert "502 Bad Gateway" in texts["ServiceUnavailableError502"]
+    assert "502 Bad Gateway" in texts["OutcomeUnknownError502"]
+    assert "may have been charged. Check your gallery" in texts["OutcomeUnknownError502"]
+    assert "nothing was charged" in texts["ServiceUnavailableError503"]
     assert "num_images=7" in texts["InvalidRequestError"] and "1 to 4" in texts["InvalidRequestError"]
 
 
@@ -103,3 +106,38 @@ def test_every_face_offers_exactly_the_schema_choices_and_limits() -> None:
         dropdown = getattr(block, name)
         assert [choice[1] for choice in dropdown.choices] == values
     assert (block.num_images.minimum, block.num_images.maximum) == (NUM_IMAGES_MIN, NUM_IMAGES_MAX)
+
+
+def test_every_face_offers_exactly_the_fields_the_core_declares() -> None:
+    """One declaration (``request.FIELDS``): each face's inputs are its fields, no more, no fewer."""
+    import inspect
+
+    import gradio as gr
+
+    from comfyui_nodes.nodes import MiladyGenerateImage
+    from gradio_app import milady_image_block
+    from langchain_tool import MiladyImageGenerationTool
+    from milady_integrations import MiladyClient
+    from milady_integrations.batch import LINE_FIELDS
+    from milady_integrations.cli import build_parser
+    from milady_integrations.request import FIELDS, GenerateOptions
+
+    fields = list(FIELDS)
+    node = MiladyGenerateImage.INPUT_TYPES()
+    node_inputs = [*node["required"], *node["optional"]]
+    assert [name for name in node_inputs if name in FIELDS] == fields
+    assert set(node_inputs) - set(FIELDS) <= {"seed", "account"}  # the node's own: re-run and account choice
+
+    tool = MiladyImageGenerationTool(api_key="unused")
+    assert list(tool.tool_call_schema.model_json_schema()["properties"]) == fields
+
+    with gr.Blocks():
+        block = milady_image_block(MiladyClient(api_key="unused", base_url="http://127.0.0.1:9"))
+    prefix = f"milady-{block.api_name}-"
+    assert [str(component.elem_id).removeprefix(prefix) for component in block.inputs][: len(fields)] == fields
+
+    generate = next(a for a in build_parser()._subparsers._group_actions[0].choices.items() if a[0] == "generate")[1]
+    assert {a.dest for a in generate._actions} >= set(FIELDS)
+    assert list(LINE_FIELDS) == [*fields, "id"]
+    assert set(GenerateOptions.__optional_keys__) >= set(FIELDS) - {"prompt"}
+    assert list(inspect.signature(MiladyClient.generate_image).parameters)[1] == "prompt"

@@ -1,4 +1,4 @@
-"""The ASGI app: the service's HTTP contract on loopback, plus ``/_local/*`` controls."""
+"""The ASGI app: the service's routes and answers on loopback, plus the ``/_local/*`` controls."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import base64
 import random
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from starlette.applications import Starlette
@@ -16,213 +16,179 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from ..schema import NUM_IMAGES_MAX, NUM_IMAGES_MIN
+from . import _uvicorn
 from ._bodies import (
     AUTH_REQUIRED,
-    INSUFFICIENT_CREDITS,
-    NO_IMAGES,
-    GenerateCall,
-    RequestRefused,
+    KEY_INACTIVE,
+    KEY_INVALID,
+    Refused,
     dumps,
-    forced_answer,
+    error_body,
     parse_json,
-    rate_limited_body,
+    proxy_page,
+    rate_limited,
     validate_generate,
 )
-from ._config import ServerConfig
-from ._faults import FaultError, RequestFaults
-from ._ledger import cost
+from ._faults import FaultError, Faults, ForcedStatus
 from ._openapi import openapi_document
-from ._pictures import decode_source, draw_picture, encode_png, encode_webp
-from ._ratelimit import caller_key
-from ._state import ServerState
-from ._store import StoredImage
+from ._pictures import IMAGE_SIZES, decode_source, draw_picture, encode_png, encode_webp
+from ._state import MARKUP, ServerConfig, State, iso
 
-GENERATE_PATH = "/api/v1/generate-image"
-BALANCE_PATH = "/api/v1/credits/balance"
-IMAGES_PREFIX = "/images/"
-
-# Where the outer app leaves the server's per-connection object, so a fault
-# can drop the connection itself (an error answer would be a clean HTTP reply).
-_CYCLE_KEY = "milady.cycle"
-_REQUEST_ID_KEY = "milady.request_id"
-
-_NOT_IMAGE = b"<!DOCTYPE html><html><body><h1>This is not an image</h1></body></html>\n"
-_CHUNK = bytes(1024 * 1024)
+_SEND = "milady.send"  # uvicorn's own send, kept for the drop fault
 _IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
-
-
-def _endpoint(path: str) -> str:
-    if path == GENERATE_PATH:
-        return "generate"
-    if path == BALANCE_PATH:
-        return "balance"
-    if path.startswith(IMAGES_PREFIX):
-        return "image"
-    if path == "/openapi.json":
-        return "openapi"
-    if path.startswith("/_local/"):
-        return "local"
-    return "other"
+_ENDPOINTS = {"generate-image": "generate", "credits": "balance", "gallery": "gallery", "models": "models",
+              "pricing": "pricing", "images": "image", "openapi.json": "openapi", "_local": "local"}
 
 
 class LocalApp(Starlette):
     """Starlette plus what every answer needs: an ``x-request-id`` and the request counters."""
 
-    local: ServerState
+    local: State
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
-        self.local.counters.request(_endpoint(scope["path"]))
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if 0 < len(given) <= 128 else f"req_{uuid.uuid4().hex}"
-        scope[_REQUEST_ID_KEY] = request_id
-        scope[_CYCLE_KEY] = getattr(send, "__self__", None)
+            return await super().__call__(scope, receive, send)
+        parts = scope["path"].strip("/").split("/")
+        endpoint = _ENDPOINTS.get(parts[2] if parts[:2] == ["api", "v1"] and len(parts) > 2 else parts[0], "other")
+        with self.local.lock:
+            self.local.requests[endpoint] += 1
+        given = dict(scope["headers"]).get(b"x-request-id", b"")
+        request_id = given if 0 < len(given) <= 128 else f"req_{uuid.uuid4().hex}".encode()
+        scope[_SEND] = send
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                if not any(name.lower() == b"x-request-id" for name, _ in headers):
-                    headers.append((b"x-request-id", request_id.encode("latin-1")))
-                message = {**message, "headers": headers}
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id)]}
             await send(message)
 
         await super().__call__(scope, receive, send_with_id)
 
 
 def create_app(config: ServerConfig | None = None) -> LocalApp:
-    """A fresh app with its own balances, counters and images; ``app.local`` is its state."""
-    app = LocalApp(
-        routes=[
-            Route(GENERATE_PATH, _generate, methods=["POST"]),
-            Route(BALANCE_PATH, _balance, methods=["GET"]),
-            Route(IMAGES_PREFIX + "{name}", _image, methods=["GET"]),
-            Route("/openapi.json", _openapi, methods=["GET"]),
-            Route("/_local/stats", _local_stats, methods=["GET"]),
-            Route("/_local/faults", _local_faults, methods=["GET", "POST"]),
-            Route("/_local/credits", _local_credits, methods=["POST"]),
-            Route("/_local/reset", _local_reset, methods=["POST"]),
-        ]
-    )
-    app.local = ServerState.from_config(config or ServerConfig())
+    """A fresh app with its own state (``app.local``)."""
+    app = LocalApp(routes=[
+        Route("/api/v1/generate-image", _generate, methods=["POST"]),
+        Route("/api/v1/credits/balance", _balance),
+        Route("/api/v1/gallery", _gallery),
+        Route("/api/v1/models/status", _model_status, methods=["POST"]),
+        Route("/api/v1/models", _models),
+        Route("/api/v1/models/{model:path}", _model),
+        Route("/api/v1/pricing/summary", _pricing),
+        Route("/images/{name}", _image),
+        Route("/openapi.json", lambda r: _json(200, openapi_document(_base(r)))),
+        Route("/_local/stats", _local_stats),
+        Route("/_local/faults", _local_faults, methods=["GET", "POST"]),
+        Route("/_local/credits", _local_credits, methods=["POST"]),
+        Route("/_local/requests", lambda r: _json(200, {"requests": list(reversed(_state(r).log))})),
+        Route("/_local/reset", _local_reset, methods=["POST"]),
+    ])
+    app.local = State(config or ServerConfig())
     return app
 
 
-def _state(request: Request) -> ServerState:
-    app: LocalApp = request.app
-    return app.local
+def _state(request: Request) -> State:
+    return request.app.local  # type: ignore[no-any-return]
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Response:
     return Response(dumps(body), status, headers, "application/json")
 
 
-async def _pause(seconds: float, state: ServerState, request: Request | None = None) -> None:
-    """Sleep, but end early when the server stops or (if given) the client goes away."""
+async def _pause(seconds: float, state: State, request: Request | None = None) -> None:
+    """Sleep, ending early when the server stops or (if given) the client goes away."""
     deadline = time.monotonic() + seconds
-    while not state.stopping.is_set():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
+    while not state.stopping.is_set() and (left := deadline - time.monotonic()) > 0:
         await asyncio.sleep(min(left, 0.05))
         if request is not None and await request.is_disconnected():
             return
 
 
+def _auth(state: State, request: Request) -> str | Response:
+    """The shared auth helper of the service's other routes: its own 401 and 403 bodies."""
+    key = state.key_of(request.headers)
+    if key is None:
+        return _json(401, KEY_INVALID)
+    return _json(403, KEY_INACTIVE) if key in state.config.inactive_keys else key
+
+
 # ---------------------------------------------------------------- generate
 
 
-@dataclass(frozen=True)
-class _Made:
-    data: bytes
-    label: str  # the MIME type the answer claims
-
-
 async def _generate(request: Request) -> Response:
-    state = _state(request)
+    state, cfg = _state(request), _state(request).config
     raw = await request.body()
     try:
-        faults = state.config.faults.for_request(request.headers)
+        faults, forced = cfg.faults.for_request(request.headers)
     except FaultError as exc:
         return _json(400, {"error": f"Bad fault setting: {exc}"})
-    if faults.latency:
-        await _pause(faults.latency, state)
-    if faults.forced is not None:
-        answer = forced_answer(
-            faults.forced,
-            required=_forced_required(state, raw),
-            limit=state.config.rate_limit,
-            window=state.config.rate_window,
-            now=time.time(),
-        )
-        return Response(answer.body, answer.status, answer.headers, answer.media_type)
+    variant = (faults.response_shape or cfg.response_shape) == "success"
+    answer, entry = await _run(request, state, raw, faults, forced, variant)
+    await _pause(faults.latency, state)  # after billing: a client that gave up can find the images
+    if entry is not None:
+        entry["status"] = answer.status_code  # None until answered
+    return answer
 
-    # The service's order: rate limit, then auth, then the body.
-    decision = state.limiter.check(caller_key(request.headers))
-    limit_headers = decision.headers()
-    if not decision.allowed:
-        headers = {**limit_headers, "Retry-After": str(decision.retry_after or 60)}
-        return _json(429, rate_limited_body(decision, decision.retry_after), headers)
+
+async def _run(request: Request, state: State, raw: bytes, faults: Faults, forced: ForcedStatus | None,
+               variant: bool) -> tuple[Response, dict[str, Any] | None]:
+    cfg = state.config
+    if forced is not None and not forced.ran:
+        return _forced(state, forced, raw, variant), None
+    # The service's order: rate limit, auth, JSON, body, price, reserve, generate, store, bill.
+    limits, wait = state.rate(request.headers)
+    if wait is not None:
+        limited = rate_limited(cfg.rate_limit, cfg.rate_window, wait)
+        return _json(429, limited, {**limits, "Retry-After": str(wait)}), None
     key = state.key_of(request.headers)
     if key is None:
-        return _json(401, {"error": AUTH_REQUIRED}, limit_headers)
-    state.counters.validated()
+        return _json(401, {"error": AUTH_REQUIRED}, limits), None
+    with state.lock:
+        state.counts["generate_validated"] += 1
     try:
-        parsed = parse_json(raw)
+        call = validate_generate(parse_json(raw), variant=variant)
     except ValueError as exc:
-        return _json(500, {"error": str(exc)}, limit_headers)
-    try:
-        call = validate_generate(parsed, strict_models=state.config.strict_models)
-    except RequestRefused as exc:
-        return _json(exc.status, exc.body, limit_headers)
-
-    price = state.config.price(call.model)
-    total = cost(price, call.num_images)
-    # Reserve first, as the service does, so concurrent requests cannot overspend.
-    if not state.ledger.reserve(key, total):
-        return _json(402, {"error": INSUFFICIENT_CREDITS, "required": total}, limit_headers)
-    shape = faults.response_shape or state.config.response_shape
-    if faults.body == "zero-images":
-        state.ledger.refund(key, total)
-        return _json(200, _empty_body(shape, call.model), limit_headers)
-
-    made = await _draw_all(state, call, faults)
+        return _json(500, {"error": str(exc)}, limits), None
+    except Refused as refused:
+        return _json(refused.status, refused.body, limits), None
+    entry = {"time": iso(time.time()), "prompt": call.prompt, "enhancedPrompt": call.enhanced, "model": call.model,
+             "aspectRatio": call.aspect_ratio, "stylePreset": call.style_preset, "numImages": call.num_images,
+             "imageToImage": call.source_image is not None, "status": None}
+    with state.lock:
+        state.log.append(entry)
+    reserved = cfg.billed(call.model, call.num_images)
+    if not state.reserve(key, reserved):
+        return _json(402, error_body(402, required=reserved, variant=variant), limits), entry
+    created = state.created_at()
+    made = [] if faults.body == "zero-images" else await _draw_all(state, call, faults)
     done = [m for m in made if m is not None]
-    state.counters.images(len(done), len(made) - len(done))
-    state.ledger.refund(key, cost(price, call.num_images - len(done)))
-    if not done:
-        return _json(500, {"error": NO_IMAGES}, limit_headers)
-    state.counters.billed(len(done), price)
-
-    base = str(request.base_url).rstrip("/")
-    published = [_publish(state, base, m, faults, i) for i, m in enumerate(done)]
-    body = _body(shape, call, published, cost(price, len(done)))
-    return _deliver(body, faults, limit_headers)
-
-
-def _forced_required(state: ServerState, raw: bytes) -> float:
-    """The 402 ``required`` for a forced answer: what this body would cost, if it can be read."""
-    try:
-        body = parse_json(raw)
-    except ValueError:
-        body = None
-    fields = body if isinstance(body, dict) else {}
-    model, count = fields.get("model"), fields.get("numImages", 1)
-    valid_count = (
-        isinstance(count, int) and not isinstance(count, bool) and NUM_IMAGES_MIN <= count <= NUM_IMAGES_MAX
-    )
-    return cost(state.config.price(model if isinstance(model, str) else ""), count if valid_count else 1)
+    if variant and len(done) < len(made):
+        done = []  # the other variant has no partial success: any failure releases everything
+    state.settle(key, reserved, call.model, len(done), len(made) - len(done))
+    if made and not done:
+        return _json(500, error_body(500, required=0, variant=variant), limits), entry
+    items = [_publish(request, state, key, call, created, data, label, faults) for data, label in done]
+    if forced is not None:  # ran, billed and in the gallery; the answer says otherwise
+        return _forced(state, forced, raw, variant), entry
+    text = cfg.text if faults.text is None else faults.text
+    if variant:
+        charged, base = cfg.billed(call.model, len(items)), float(cfg.price(call.model) * len(items))
+        cost = {"totalCost": charged, "baseTotalCost": base, "platformMarkup": round(charged - base, 6),
+                "matchedEntry": {"modelId": call.model, "unit": "image", "unitPrice": float(cfg.price(call.model))}}
+        images: list[dict[str, Any]] = [{"image": i["image"], **({"url": i["url"]} if i["url"] else {}), "text": text}
+                                        for i in items]
+        body: dict[str, Any] = {"success": True, "model": call.model, "images": images, "cost": cost}
+    else:
+        images = [{"url": i["url"], "text": text, "mimeType": i["mime"], "fileSize": i["size"]} if i["url"] else
+                  {"image": i["image"], "text": text, "mimeType": i["mime"]} for i in items]
+        body = {"images": images, "numImages": len(images)}
+    return _spoil(body, faults, limits), entry
 
 
-def _empty_body(shape: str, model: str) -> dict[str, Any]:
-    if shape == "success":
-        return {"success": True, "model": model, "images": [], "cost": 0}
-    return {"images": [], "numImages": 0}
-
-
-async def _draw_all(state: ServerState, call: GenerateCall, faults: RequestFaults) -> list[_Made | None]:
+async def _draw_all(state: State, call: Any, faults: Faults) -> list[tuple[bytes, str] | None]:
     """Every image of the request at once, off the event loop; None for each failure."""
     source = None
     if call.source_image is not None:
@@ -231,66 +197,67 @@ async def _draw_all(state: ServerState, call: GenerateCall, faults: RequestFault
         except ValueError:
             return [None] * call.num_images  # the model cannot read it either
 
-    quality = state.config.webp_quality
-
-    def one(index: int) -> _Made | None:
+    def one(index: int) -> tuple[bytes, str] | None:
         if index < faults.fail_images or random.random() < faults.failure_rate:
             return None
-        picture = draw_picture(
-            enhanced=call.enhanced,
-            prompt=call.prompt,
-            model=call.model,
-            preset=call.style_preset,
-            aspect_ratio=call.aspect_ratio,
-            index=index,
-            source=source,
-        )
-        label = "image/png" if faults.storage_failure or faults.wrong_mime else "image/webp"
+        picture = draw_picture(enhanced=call.enhanced, prompt=call.prompt, model=call.model,
+                               preset=call.style_preset, aspect_ratio=call.aspect_ratio, index=index, source=source)
         # The storage fallback carries the model's PNG; "wrong MIME" keeps WebP bytes under a PNG label.
-        png = faults.storage_failure and not faults.wrong_mime
-        return _Made(encode_png(picture) if png else encode_webp(picture, quality), label)
+        if faults.storage_failure and not faults.wrong_mime:
+            return encode_png(picture), "image/png"
+        return encode_webp(picture, state.config.webp_quality), "image/png" if faults.wrong_mime else "image/webp"
 
     return list(await asyncio.gather(*(asyncio.to_thread(one, i) for i in range(call.num_images))))
 
 
-@dataclass(frozen=True)
-class _Published:
-    made: _Made
-    url: str | None  # None: storage failed, the answer carries a data URL
-
-    @property
-    def data_url(self) -> str:
-        return f"data:{self.made.label};base64,{base64.b64encode(self.made.data).decode()}"
-
-
-def _publish(state: ServerState, base: str, made: _Made, faults: RequestFaults, index: int) -> _Published:
+def _publish(request: Request, state: State, key: str, call: Any, created: float, data: bytes, label: str,
+             faults: Faults) -> dict[str, Any]:
+    """Store one image and record it in the key's gallery (unless storing fails on purpose)."""
+    item: dict[str, Any] = {"url": None, "mime": label, "size": len(data),
+                            "image": f"data:{label};base64,{base64.b64encode(data).decode()}"}
     if faults.storage_failure:
-        return _Published(made, None)
-    image_id = state.store.put(StoredImage(made.data, made.label, faults.image_url), index=index)
-    extension = made.label.split("/", 1)[1]
-    return _Published(made, f"{base}{IMAGES_PREFIX}{image_id}.{extension}")
+        return item
+    item["url"] = url = f"{_base(request)}/images/{state.store(data, label, faults.image_url)}.{label.split('/')[1]}"
+    width, height = IMAGE_SIZES.get(call.aspect_ratio, IMAGE_SIZES["1:1"])
+    state.record(key, {
+        "id": str(uuid.uuid4()), "type": "image", "url": url, "thumbnailUrl": url, "prompt": call.prompt,
+        "negativePrompt": None, "model": call.model, "provider": call.model.split("/")[0], "status": "completed",
+        "createdAt": iso(created), "completedAt": iso(time.time()), "dimensions": {"width": width, "height": height},
+        "mimeType": label, "fileSize": str(len(data)),
+        "metadata": {"aspectRatio": call.aspect_ratio, "stylePreset": call.style_preset},
+    })
+    return item
 
 
-def _body(shape: str, call: GenerateCall, published: list[_Published], charged: float) -> dict[str, Any]:
-    # ``text`` is the prompt the service would have sent its model.
-    if shape == "success":
-        images: list[dict[str, Any]] = [
-            {"image": p.data_url, **({"url": p.url} if p.url else {}), "text": call.enhanced} for p in published
-        ]
-        return {"success": True, "model": call.model, "images": images, "cost": charged}
-    images = []
-    for p in published:
-        if p.url is None:  # the service's fallback: the whole image as a data URL, no url, no size
-            images.append({"image": p.data_url, "text": call.enhanced, "mimeType": p.made.label})
-        else:
-            images.append({"url": p.url, "text": call.enhanced, "mimeType": p.made.label, "fileSize": len(p.made.data)})
-    return {"images": images, "numImages": len(published)}
+def _forced(state: State, forced: ForcedStatus, raw: bytes, variant: bool) -> Response:
+    """A forced answer: the service's body for the status (or a proxy's page, or nothing)."""
+    cfg, headers = state.config, {}
+    status = 401 if forced.status == 500 and "API key" in (forced.message or "") else forced.status
+    if status == 429:
+        headers = state.limit_headers(0, time.time() + (forced.retry_after or cfg.rate_window))
+        if forced.retry_after is not None:
+            headers["Retry-After"] = str(forced.retry_after)
+        payload = rate_limited(cfg.rate_limit, cfg.rate_window, forced.retry_after)
+    else:
+        try:  # a forced 402 says what this body would cost, when it can be read
+            body = parse_json(raw)
+            call = validate_generate(body, variant=False)
+            required = cfg.billed(call.model, call.num_images)
+        except (ValueError, Refused):
+            required = cfg.billed("", 1)
+        payload = error_body(status, required=required, variant=variant, message=forced.message)
+    kind = forced.body or ("html" if status in (502, 504) else "json")
+    if kind == "empty":
+        return Response(b"", status, headers)
+    if kind == "html":
+        return Response(proxy_page(status), status, headers, "text/html")
+    return _json(status, payload, headers)
 
 
-def _deliver(body: dict[str, Any], faults: RequestFaults, headers: dict[str, str]) -> Response:
-    """The 200 answer, spoiled as the faults ask."""
+def _spoil(body: dict[str, Any], faults: Faults, headers: dict[str, str]) -> Response:
+    """The 200 answer, broken as the faults ask."""
     if faults.body == "no-url":
-        body["images"] = [{k: v for k, v in item.items() if k not in ("url", "image")} for item in body["images"]]
+        body["images"] = [{k: v for k, v in i.items() if k not in ("url", "image")} for i in body["images"]]
     raw = dumps(body)
     if faults.body == "truncated":
         raw = raw[: max(1, len(raw) // 2)]
@@ -298,9 +265,7 @@ def _deliver(body: dict[str, Any], faults: RequestFaults, headers: dict[str, str
         raw = raw[:-1] + b",}"
     elif faults.body == "empty-object":
         raw = b"{}"
-    if faults.drop is not None:
-        return _Dropped(faults.drop, raw, headers)
-    return Response(raw, 200, headers, "application/json")
+    return _Dropped(faults.drop, raw, headers) if faults.drop else Response(raw, 200, headers, "application/json")
 
 
 class _Dropped(Response):
@@ -313,64 +278,120 @@ class _Dropped(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.mode == "mid-body":
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            half = self.body[: len(self.body) // 2]
-            await send({"type": "http.response.body", "body": half, "more_body": True})
-        cycle = scope.get(_CYCLE_KEY)
-        transport = getattr(cycle, "transport", None)
-        if transport is None:
-            # Not under uvicorn: an exception after the start line also breaks the reply.
-            raise ConnectionAbortedError("connection dropped on purpose (local server fault)")
-        transport.close()
-        # Let the server notice the disconnect, so it does not try to answer 500.
-        for _ in range(200):
-            if getattr(cycle, "disconnected", True):
-                break
-            await asyncio.sleep(0.005)
+            await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})
+        await _uvicorn.drop_connection(scope.get(_SEND))
 
 
-# ---------------------------------------------------------------- other endpoints
+# ---------------------------------------------------------------- the service's other routes
 
 
 async def _balance(request: Request) -> Response:
+    key = _auth(_state(request), request)
+    return key if isinstance(key, Response) else _json(200, {"balance": _state(request).balance(key)})
+
+
+async def _gallery(request: Request) -> Response:
     state = _state(request)
-    key = state.key_of(request.headers)
-    if key is None:
-        return _json(401, {"error": AUTH_REQUIRED})
-    return _json(200, {"balance": state.ledger.balance(key)})
+    key = _auth(state, request)
+    if isinstance(key, Response):
+        return key
+    query, kind = request.query_params, request.query_params.get("type")
+    limit, offset = query.get("limit", "100"), query.get("offset", "0")
+    issues = [{"path": [name], "message": message} for name, bad, message in (
+        ("type", kind not in (None, "image", "video"), "Invalid enum value. Expected 'image' | 'video'"),
+        ("limit", not limit.isdigit() or not 1 <= int(limit) <= 1000, "limit must be an integer from 1 to 1000"),
+        ("offset", not offset.isdigit(), "offset must be an integer from 0")) if bad]
+    if issues:
+        return _json(400, {"error": "Validation error", "details": issues})
+    with state.lock:
+        mine = [i for i in reversed(state.gallery.get(key, [])) if kind in (None, i["type"])]
+    mine.sort(key=lambda i: i["createdAt"], reverse=True)
+    start, end = int(offset), int(offset) + int(limit)
+    return _json(200, {"items": mine[start:end], "count": len(mine[start:end]), "offset": start,
+                       "limit": int(limit), "hasMore": end < len(mine)})
+
+
+async def _model_status(request: Request) -> Response:
+    cfg = _state(request).config
+    try:
+        ids = parse_json(await request.body())
+    except ValueError:
+        ids = None
+    ids = ids.get("modelIds") if isinstance(ids, dict) else None
+    if not isinstance(ids, list) or not ids:
+        return _json(400, {"error": "modelIds array is required"})
+    if len(ids) > 50:
+        return _json(400, {"error": "Maximum 50 models can be checked at once"})
+    if not all(isinstance(i, str) and i.strip() for i in ids):
+        return _json(400, {"error": "Each modelId must be a non-empty string"})
+    models = []
+    for model in ids:
+        reason = cfg.unavailable.get(model) or cfg.unavailable.get(model.split("/")[0] + "/")
+        if reason is None and model not in cfg.prices:
+            reason = "Model not found"
+        models.append({"modelId": model, "available": reason is None, **({"reason": reason} if reason else {})})
+    return _json(200, {"models": models, "timestamp": int(time.time() * 1000)})
+
+
+def _entry(cfg: ServerConfig, model: str) -> dict[str, Any]:
+    owner = model.split("/")[0]
+    return {"id": model, "object": "model", "created": 1735689600, "owned_by": owner, "type": "image",
+            "name": model.split("/")[-1], "pricing": {"image": float(cfg.price(model)), "unit": "image"}}
+
+
+async def _models(request: Request) -> Response:
+    cfg = _state(request).config
+    return _json(200, {"object": "list", "data": [_entry(cfg, m) for m in cfg.prices]})
+
+
+async def _model(request: Request) -> Response:
+    state = _state(request)
+    key, model = _auth(state, request), request.path_params["model"]
+    if isinstance(key, Response):
+        return key
+    if model not in state.config.prices:
+        return _json(404, {"error": f"Model not found: {model}"})
+    return _json(200, _entry(state.config, model))
+
+
+async def _pricing(request: Request) -> Response:
+    cfg = _state(request).config
+    prices = [cfg.billed(m) for m in cfg.prices]
+    summary = {"unit": "image", "isVariable": True, "estimatedRange": {"min": min(prices), "max": max(prices)},
+               "description": f"Per image; the model's catalogue price x {MARKUP}"}
+    return _json(200, {"asOf": iso(time.time()), "pricing": {"generate-image": summary}})
 
 
 async def _image(request: Request) -> Response:
     state = _state(request)
-    image_id = str(request.path_params["name"]).rsplit(".", 1)[0]
-    stored = state.store.get(image_id)
+    stored = state.image(str(request.path_params["name"]).rsplit(".", 1)[0])
     if stored is None or stored.fault == "404":
         return Response(b"Not Found", 404, media_type="text/plain")
     if stored.fault == "hang":
         await _pause(state.config.hang_seconds, state, request)
         return Response(b"", 504)
     if stored.fault == "not-image":
-        return Response(_NOT_IMAGE, 200, _IMMUTABLE, stored.mime_type)
+        return Response(b"<!DOCTYPE html><html><body>This is not an image</body></html>", 200, _IMMUTABLE, stored.mime)
     if stored.fault in ("oversize", "oversize-chunked"):
         total = max(state.config.oversize_bytes, len(stored.data))
-        headers = dict(_IMMUTABLE)
-        if stored.fault == "oversize":
-            headers["Content-Length"] = str(total)
-        return StreamingResponse(_oversize(stored.data, total), 200, headers, stored.mime_type)
-    return Response(stored.data, 200, _IMMUTABLE, stored.mime_type)
+        size = {"Content-Length": str(total)} if stored.fault == "oversize" else {}
+        return StreamingResponse(_oversize(stored.data, total), 200, {**_IMMUTABLE, **size}, stored.mime)
+    return Response(stored.data, 200, _IMMUTABLE, stored.mime)
 
 
 async def _oversize(head: bytes, total: int) -> Any:
-    # Streamed from one shared zero buffer: the server never holds ``total`` bytes.
+    chunk = bytes(1024 * 1024)  # one zero buffer, sent again and again: never ``total`` bytes in memory
     yield head
-    sent = len(head)
-    while sent < total:
-        chunk = _CHUNK if total - sent >= len(_CHUNK) else _CHUNK[: total - sent]
-        yield chunk
-        sent += len(chunk)
+    for sent in range(len(head), total, len(chunk)):
+        yield chunk[: total - sent]
 
 
-async def _openapi(request: Request) -> Response:
-    return _json(200, openapi_document(str(request.base_url).rstrip("/")))
+# ---------------------------------------------------------------- local controls (no auth)
+
+
+async def _local_reset(request: Request) -> Response:
+    _state(request).reset()
+    return _json(200, {"reset": True})
 
 
 async def _local_stats(request: Request) -> Response:
@@ -383,28 +404,17 @@ async def _local_faults(request: Request) -> Response:
     if request.method == "POST":
         try:
             faults.apply_json(parse_json(await request.body()))
-        except (FaultError, ValueError) as exc:
+        except ValueError as exc:  # FaultError included
             return _json(400, {"error": str(exc)})
     return _json(200, faults.to_dict())
 
 
 async def _local_credits(request: Request) -> Response:
-    state = _state(request)
     try:
         body = parse_json(await request.body())
-    except ValueError as exc:
-        return _json(400, {"error": str(exc)})
-    key = body.get("key") if isinstance(body, dict) else None
-    amount = body.get("amount") if isinstance(body, dict) else None
+    except ValueError:
+        body = None
+    key, amount = (body.get("key"), body.get("amount")) if isinstance(body, dict) else (None, None)
     if not isinstance(key, str) or not key or isinstance(amount, bool) or not isinstance(amount, (int, float)):
         return _json(400, {"error": 'send {"key": "<api key>", "amount": <number>}'})
-    state.ledger.set(key, float(amount))
-    return _json(200, {"key": key, "balance": state.ledger.balance(key)})
-
-
-async def _local_reset(request: Request) -> Response:
-    state = _state(request)
-    state.config.faults.clear()
-    state.counters.reset()
-    state.limiter.reset()
-    return _json(200, {"reset": True})
+    return _json(200, {"key": key, "balance": _state(request).balance(key, float(amount))})

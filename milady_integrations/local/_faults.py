@@ -1,327 +1,225 @@
-"""Fault injection: what may go wrong on purpose, set from Python, JSON or request headers.
+"""Faults injected on purpose: ONE declaration per fault, parsed the same from Python, JSON and headers.
 
-A :class:`Faults` object is live: the server reads it on every generate
-request, so tests may change it while the server runs (from any thread).
-Per-request headers (``X-Milady-Fault-*``) override it for one request only.
+Each field below says its type (the allowed values follow from it) and, in
+``Annotated``, its header name (``X-Milady-Fault-<name>``) and bounds. ``Faults``
+is live: the server reads it on every generate request, from any thread.
+Headers override it for one request; a header value ``none`` switches a fault off.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
+import types
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal, cast, get_args
+from dataclasses import dataclass, field, fields
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 BodyFault = Literal["truncated", "invalid-json", "empty-object", "no-url", "zero-images"]
 DropFault = Literal["before-response", "mid-body"]
 ImageUrlFault = Literal["404", "hang", "not-image", "oversize", "oversize-chunked"]
 StatusBody = Literal["json", "html", "empty"]
 ResponseShape = Literal["standard", "success"]
-
-BODY_FAULTS: tuple[str, ...] = get_args(BodyFault)
-DROP_FAULTS: tuple[str, ...] = get_args(DropFault)
-IMAGE_URL_FAULTS: tuple[str, ...] = get_args(ImageUrlFault)
-STATUS_BODIES: tuple[str, ...] = get_args(StatusBody)
-RESPONSE_SHAPES: tuple[str, ...] = get_args(ResponseShape)
-
-#: 429 answers say "retry after this many seconds" unless told otherwise.
-DEFAULT_RETRY_AFTER = 30
-
-# Header names, lower case as ASGI delivers them.
-H_LATENCY = "x-milady-fault-latency"
-H_STATUS = "x-milady-fault-status"
-H_STATUS_BODY = "x-milady-fault-status-body"
-H_RETRY_AFTER = "x-milady-fault-retry-after"
-H_FAIL_RATE = "x-milady-fault-fail-rate"
-H_FAIL_IMAGES = "x-milady-fault-fail-images"
-H_DROP = "x-milady-fault-drop"
-H_BODY = "x-milady-fault-body"
-H_STORAGE = "x-milady-fault-storage"
-H_MIME = "x-milady-fault-mime"
-H_IMAGE_URL = "x-milady-fault-image-url"
-H_SHAPE = "x-milady-response-shape"
+_TRUE, _FALSE = ("true", "1", "yes", "on", "fail", "wrong"), ("false", "0", "no", "off")
 
 
 class FaultError(ValueError):
-    """A fault setting that makes no sense (bad header or JSON value)."""
+    """A fault setting that makes no sense (bad Python value, JSON value or header)."""
+
+
+@dataclass(frozen=True)
+class H:
+    """Where a fault is read from a request (``X-Milady-Fault-<header>``) and its bounds."""
+
+    header: str
+    low: float = 0
+    high: float = float("inf")
 
 
 @dataclass(frozen=True)
 class ForcedStatus:
-    """One forced answer: ``status`` with the service's body for it (or a proxy's)."""
+    """One forced answer. ``ran``: the images are generated, stored, billed and put in the
+    gallery first (a catch-all 500 that keeps the charge, a proxy 502/504 whose origin finished)."""
 
-    status: int
-    #: None: the service's own JSON body (an HTML proxy page for 502 and 504).
-    body: StatusBody | None = None
-    #: 429 only: seconds in ``Retry-After`` and ``retryAfter``; None omits both.
-    retry_after: int | None = DEFAULT_RETRY_AFTER
+    status: Annotated[int, H("Status", 400, 599)]
+    #: None: the service's JSON body (a proxy's HTML page for 502 and 504).
+    body: Annotated[StatusBody | None, H("Status-Body")] = None
+    #: 429 only: seconds in Retry-After and retryAfter; None omits both.
+    retry_after: Annotated[int | None, H("Retry-After")] = 30
+    #: The body's ``error`` text instead of the service's usual one for this status.
+    message: Annotated[str | None, H("Status-Message")] = None
+    ran: Annotated[bool, H("Status-Ran")] = False
 
-
-@dataclass(frozen=True)
-class RequestFaults:
-    """The faults that apply to one generate request (config merged with its headers)."""
-
-    latency: float = 0.0
-    failure_rate: float = 0.0
-    fail_images: int = 0
-    storage_failure: bool = False
-    wrong_mime: bool = False
-    body: BodyFault | None = None
-    drop: DropFault | None = None
-    image_url: ImageUrlFault | None = None
-    response_shape: ResponseShape | None = None
-    forced: ForcedStatus | None = None
-
-
-# Fields of Faults that are plain settings (JSON and Python both set them).
-_SETTINGS = (
-    "latency",
-    "failure_rate",
-    "fail_images",
-    "storage_failure",
-    "wrong_mime",
-    "body",
-    "drop",
-    "image_url",
-    "response_shape",
-)
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            object.__setattr__(self, name, _check(ForcedStatus, name, value))
 
 
 @dataclass
 class Faults:
-    """Faults applied to every generate request until changed; all default to none.
+    """Faults for every generate request until changed; all off by default.
 
-    ``force_status`` queues answers for the next N generate requests.
-    """
+    ``force_status`` queues answers for the next N generate requests."""
 
-    latency: float = 0.0
-    failure_rate: float = 0.0
-    fail_images: int = 0
-    storage_failure: bool = False
-    wrong_mime: bool = False
-    body: BodyFault | None = None
-    drop: DropFault | None = None
-    image_url: ImageUrlFault | None = None
-    response_shape: ResponseShape | None = None
-    _forced: deque[ForcedStatus] = field(default_factory=deque, init=False, repr=False)
+    latency: Annotated[float, H("Latency", 0, 600)] = 0.0  # seconds, after billing, before answering
+    failure_rate: Annotated[float, H("Fail-Rate", 0, 1)] = 0.0  # chance each image fails
+    fail_images: Annotated[int, H("Fail-Images")] = 0  # the first N images of each request fail
+    storage_failure: Annotated[bool, H("Storage")] = False  # data URLs instead of stored images
+    wrong_mime: Annotated[bool, H("Mime")] = False  # labelled image/png, bytes are WebP
+    body: Annotated[BodyFault | None, H("Body")] = None  # a broken 200
+    drop: Annotated[DropFault | None, H("Drop")] = None  # break the connection after billing
+    image_url: Annotated[ImageUrlFault | None, H("Image-Url")] = None  # the image URLs misbehave
+    response_shape: Annotated[ResponseShape | None, H("Response-Shape")] = None  # None: the config's
+    text: Annotated[str | None, H("Text")] = None  # the model's text per image; None: the config's
+    _forced: deque[ForcedStatus] = field(default_factory=deque, init=False, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        self.update(**{name: getattr(self, name) for name in _SETTINGS})
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, _check(Faults, name, value) if name in _SETTINGS else value)
 
-    def force_status(
-        self,
-        status: int,
-        count: int = 1,
-        *,
-        body: StatusBody | None = None,
-        retry_after: int | None = DEFAULT_RETRY_AFTER,
-    ) -> None:
-        """Answer the next ``count`` generate requests with ``status`` (nothing generated or billed)."""
-        forced = _forced_status(status, body, retry_after)
-        if count < 1:
-            raise FaultError(f"count must be at least 1, got {count}")
+    def update(self, **settings: Any) -> None:
+        """Change some settings at once, checking each first (unknown names raise FaultError)."""
+        checked = {name: _check(Faults, name, value) for name, value in settings.items()}
         with self._lock:
-            self._forced.extend([forced] * count)
+            for name, value in checked.items():
+                setattr(self, name, value)
+
+    def force_status(self, status: int, count: int = 1, **options: Any) -> None:
+        """Answer the next ``count`` generate requests with ``status`` (see ForcedStatus)."""
+        queued = _queue(status, count, **options)
+        with self._lock:
+            self._forced.extend(queued)
 
     @property
     def pending_statuses(self) -> list[int]:
         with self._lock:
             return [f.status for f in self._forced]
 
-    def update(self, **settings: Any) -> None:
-        """Change some settings at once, checking each (unknown names raise FaultError)."""
-        checked = {name: _check_setting(name, value) for name, value in settings.items()}
-        with self._lock:
-            for name, value in checked.items():
-                object.__setattr__(self, name, value)
-
     def clear(self) -> None:
-        """Back to no faults at all, including queued forced statuses."""
+        """No faults at all, queued statuses included."""
         with self._lock:
-            for f in fields(self):
-                if f.name in _SETTINGS:
-                    object.__setattr__(self, f.name, f.default)
+            for name, default in _DEFAULTS.items():
+                setattr(self, name, default)
             self._forced.clear()
 
     def to_dict(self) -> dict[str, Any]:
         with self._lock:
-            data: dict[str, Any] = {name: getattr(self, name) for name in _SETTINGS}
-            data["forced_statuses"] = [
-                {"status": f.status, "body": f.body, "retry_after": f.retry_after} for f in self._forced
-            ]
+            data = {name: getattr(self, name) for name in _SETTINGS}
+            data["forced_statuses"] = [vars(f) for f in self._forced]
         return data
 
     def apply_json(self, data: object) -> None:
-        """Apply a ``POST /_local/faults`` body (see the package docstring)."""
+        """A ``POST /_local/faults`` body: settings, ``force_status`` (a status, an object or a list
+        of them, each with ``count``) and ``reset: true``; nothing changes when any part is wrong."""
         if not isinstance(data, dict):
             raise FaultError("the faults body must be a JSON object")
         data = dict(data)
-        reset = data.pop("reset", False)
-        force = data.pop("force_status", None)
-        settings = {name: data.pop(name) for name in list(data) if name in _SETTINGS}
-        if data:
-            raise FaultError(f"unknown fault settings: {', '.join(sorted(data))}")
-        forced: list[ForcedStatus] = []
-        for item in [] if force is None else force if isinstance(force, list) else [force]:
-            if isinstance(item, int) and not isinstance(item, bool):
-                item = {"status": item}
-            if not isinstance(item, dict) or "status" not in item:
-                raise FaultError("force_status must be a status, or {status, count?, body?, retry_after?}")
-            count = item.get("count", 1)
-            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-                raise FaultError(f"force_status count must be a whole number >= 1, got {count!r}")
-            forced.extend(
-                [_forced_status(item["status"], item.get("body"), item.get("retry_after", DEFAULT_RETRY_AFTER))] * count
-            )
-        checked = {name: _check_setting(name, value) for name, value in settings.items()}
+        reset, force = data.pop("reset", False), data.pop("force_status", [])
+        checked = {name: _check(Faults, name, value) for name, value in data.items()}
+        queued: list[ForcedStatus] = []
+        for item in force if isinstance(force, list) else [force]:
+            queued += _queue(**item) if isinstance(item, dict) else _queue(item)
         if reset:
             self.clear()
         self.update(**checked)
         with self._lock:
-            self._forced.extend(forced)
+            self._forced.extend(queued)
 
-    def for_request(self, headers: Mapping[str, str]) -> RequestFaults:
-        """Resolve the faults for one request; takes one queued forced status unless a header forces one."""
+    def for_request(self, headers: Mapping[str, str]) -> tuple[Faults, ForcedStatus | None]:
+        """This request's faults (headers over settings) and its forced answer, if any."""
+        own = {name: _from_header(Faults, name, headers) for name in _SETTINGS}
+        forced = None
+        if _header(ForcedStatus, "status") in headers:
+            forced = _forced(**{name: _from_header(ForcedStatus, name, headers) for name in _FORCED})
         with self._lock:
-            base = RequestFaults(**{name: getattr(self, name) for name in _SETTINGS})
-        changes = _header_settings(headers)
-        header_forced = _header_forced(headers)
-        if header_forced is not None:
-            changes["forced"] = header_forced
-        else:
-            with self._lock:
-                if self._forced:
-                    changes["forced"] = self._forced.popleft()
-        return replace(base, **changes)
+            resolved = copy.copy(self)
+            if forced is None and self._forced:
+                forced = self._forced.popleft()
+        for name, value in own.items():
+            if value is not _ABSENT:
+                object.__setattr__(resolved, name, value)
+        return resolved, forced
 
 
-def _forced_status(status: object, body: object, retry_after: object) -> ForcedStatus:
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise FaultError(f"a forced status must be an HTTP status 100..599, got {status!r}")
-    if status < 400:
-        raise FaultError(f"a forced status must be an error (400..599), got {status}")
-    if body is not None and body not in STATUS_BODIES:
-        raise FaultError(f"status body must be one of {', '.join(STATUS_BODIES)}, got {body!r}")
-    if retry_after is not None and (
-        not isinstance(retry_after, int) or isinstance(retry_after, bool) or retry_after < 0
-    ):
-        raise FaultError(f"retry_after must be whole seconds >= 0 or null, got {retry_after!r}")
-    return ForcedStatus(status, cast("StatusBody | None", body), retry_after)
+# ---------------------------------------------------------------- the one parser, derived from the fields
+
+_ABSENT = object()
 
 
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> str | None:
-    if value is None or (isinstance(value, str) and value in choices):
-        return value
-    raise FaultError(f"{name} must be one of {', '.join(choices)} or null, got {value!r}")
+def _spec(cls: type) -> dict[str, tuple[tuple[Any, ...], bool, type | None, H]]:
+    """name -> (allowed literals, nullable, base type, header and bounds)."""
+    out = {}
+    for name, hint in get_type_hints(cls, include_extras=True).items():
+        if get_origin(hint) is not Annotated:
+            continue
+        kind, meta = get_args(hint)
+        args = get_args(kind) if get_origin(kind) in (Union, types.UnionType) else (kind,)
+        inner = [a for a in args if a is not type(None)]
+        literals = get_args(inner[0]) if get_origin(inner[0]) is Literal else ()
+        out[name] = (literals, len(inner) < len(args), None if literals else inner[0], meta)
+    return out
 
 
-def _check_number(name: str, value: object, low: float, high: float | None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise FaultError(f"{name} must be a number, got {value!r}")
-    if value < low or (high is not None and value > high):
-        raise FaultError(f"{name} must be between {low} and {high if high is not None else 'any'}, got {value}")
-    return float(value)
+_SPECS = {Faults: _spec(Faults), ForcedStatus: _spec(ForcedStatus)}
+_SETTINGS, _FORCED = _SPECS[Faults], _SPECS[ForcedStatus]
+_DEFAULTS = {f.name: f.default for f in fields(Faults) if f.name in _SETTINGS}
+_FORCED_DEFAULTS = {f.name: f.default for f in fields(ForcedStatus) if f.name in _FORCED}
 
 
-def _check_setting(name: str, value: object) -> object:
-    if name == "latency":
-        return _check_number(name, value, 0.0, 600.0)
-    if name == "failure_rate":
-        return _check_number(name, value, 0.0, 1.0)
-    if name == "fail_images":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise FaultError(f"fail_images must be a whole number >= 0, got {value!r}")
-        return value
-    if name in ("storage_failure", "wrong_mime"):
-        if not isinstance(value, bool):
-            raise FaultError(f"{name} must be true or false, got {value!r}")
-        return value
-    if name == "body":
-        return _check_choice(name, value, BODY_FAULTS)
-    if name == "drop":
-        return _check_choice(name, value, DROP_FAULTS)
-    if name == "image_url":
-        return _check_choice(name, value, IMAGE_URL_FAULTS)
-    if name == "response_shape":
-        return _check_choice(name, value, RESPONSE_SHAPES)
-    raise FaultError(f"unknown fault setting {name!r}")
-
-
-def _header_number(headers: Mapping[str, str], name: str) -> float | None:
-    raw = headers.get(name)
-    if raw is None:
+def _check(cls: type, name: str, value: object) -> Any:
+    if name not in _SPECS[cls]:
+        raise FaultError(f"unknown fault setting {name!r}")
+    literals, nullable, base, h = _SPECS[cls][name]
+    if value is None and nullable:
         return None
+    if literals:
+        if value in literals:
+            return value
+        raise FaultError(f"{name} must be one of {', '.join(literals)}{' or null' if nullable else ''}, got {value!r}")
+    numeric = base in (int, float) and not isinstance(value, bool) and isinstance(value, (int, float))
+    if base is int and numeric and not float(value).is_integer():  # type: ignore[arg-type]
+        numeric = False
+    if (numeric and h.low <= value <= h.high) or (base in (bool, str) and isinstance(value, base)):  # type: ignore[operator]
+        return base(value)  # type: ignore[misc]
+    bounds = f" from {h.low:g} to {h.high:g}" if numeric or base in (int, float) else ""
+    raise FaultError(f"{name} must be {base.__name__ if base else '?'}{bounds}, got {value!r}")
+
+
+def _header(cls: type, name: str) -> str:
+    return "x-milady-fault-" + _SPECS[cls][name][3].header.lower()
+
+
+def _from_header(cls: type, name: str, headers: Mapping[str, str]) -> Any:
+    raw = headers.get(_header(cls, name))
+    if raw is None:
+        return _ABSENT if cls is Faults else _FORCED_DEFAULTS.get(name)
+    _literals, nullable, base, _ = _SPECS[cls][name]
+    text = raw.strip()
+    if text.lower() == "none":
+        return None if nullable else (_DEFAULTS if cls is Faults else _FORCED_DEFAULTS)[name]
     try:
-        return float(raw)
+        value: object = text if base is str else text.lower()
+        if base is bool and text.lower() in _TRUE + _FALSE:
+            value = text.lower() in _TRUE
+        elif base in (int, float):
+            value = float(text) if base is float else int(text)
     except ValueError:
-        raise FaultError(f"header {name} must be a number, got {raw!r}") from None
-
-
-def _header_flag(headers: Mapping[str, str], name: str, on: str) -> bool | None:
-    raw = headers.get(name)
-    if raw is None:
-        return None
-    if raw.strip().lower() not in (on, "none", "off"):
-        raise FaultError(f"header {name} must be {on!r} or 'none', got {raw!r}")
-    return raw.strip().lower() == on
-
-
-def _header_choice(headers: Mapping[str, str], name: str, setting: str) -> tuple[bool, object]:
-    raw = headers.get(name)
-    if raw is None:
-        return False, None
-    value = raw.strip().lower()
-    return True, _check_setting(setting, None if value == "none" else value)
-
-
-def _header_settings(headers: Mapping[str, str]) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    for header, setting in ((H_LATENCY, "latency"), (H_FAIL_RATE, "failure_rate")):
-        number = _header_number(headers, header)
-        if number is not None:
-            changes[setting] = _check_setting(setting, number)
-    fail_images = _header_number(headers, H_FAIL_IMAGES)
-    if fail_images is not None:
-        if not fail_images.is_integer():
-            raise FaultError(f"header {H_FAIL_IMAGES} must be a whole number")
-        changes["fail_images"] = _check_setting("fail_images", int(fail_images))
-    storage = _header_flag(headers, H_STORAGE, "fail")
-    if storage is not None:
-        changes["storage_failure"] = storage
-    mime = _header_flag(headers, H_MIME, "wrong")
-    if mime is not None:
-        changes["wrong_mime"] = mime
-    for header, setting in (
-        (H_BODY, "body"),
-        (H_DROP, "drop"),
-        (H_IMAGE_URL, "image_url"),
-        (H_SHAPE, "response_shape"),
-    ):
-        present, value = _header_choice(headers, header, setting)
-        if present:
-            changes[setting] = value
-    return changes
-
-
-def _header_forced(headers: Mapping[str, str]) -> ForcedStatus | None:
-    raw = headers.get(H_STATUS)
-    if raw is None:
-        return None
+        pass
     try:
-        status = int(raw)
-    except ValueError:
-        raise FaultError(f"header {H_STATUS} must be an HTTP status, got {raw!r}") from None
-    body = headers.get(H_STATUS_BODY)
-    retry_raw = headers.get(H_RETRY_AFTER)
-    retry_after: object = DEFAULT_RETRY_AFTER
-    if retry_raw is not None:
-        if retry_raw.strip().lower() == "none":
-            retry_after = None
-        else:
-            try:
-                retry_after = int(retry_raw)
-            except ValueError:
-                raise FaultError(f"header {H_RETRY_AFTER} must be whole seconds or 'none'") from None
-    return _forced_status(status, body.strip().lower() if body else None, retry_after)
+        return _check(cls, name, value)
+    except FaultError as exc:
+        raise FaultError(f"header {_header(cls, name)}: {exc}") from None
+
+
+def _forced(status: object, **options: Any) -> ForcedStatus:
+    try:
+        return ForcedStatus(status, **options)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise FaultError(f"force_status: {exc}") from None
+
+
+def _queue(status: object = None, count: object = 1, **options: Any) -> list[ForcedStatus]:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise FaultError(f"force_status count must be a whole number >= 1, got {count!r}")
+    return [_forced(status, **options)] * count

@@ -1,14 +1,12 @@
-"""The service's own prompt words: what it appends to the prompt for each choice.
+"""The service's prompt words: its private recipe for the prompt it sends the model.
 
-The service has no pixel sizes and no style engine, only these words; they are its
-internals, so they live beside the local server that imitates it.
+Only the local server needs them (a client never builds this prompt). An unknown
+preset or ratio is a missed lookup in the service's JavaScript: the word ``undefined``.
 """
 
 from __future__ import annotations
 
-from ..catalogue import DEFAULT_ASPECT_RATIO, DEFAULT_STYLE_PRESET, AspectRatio, StylePreset
-
-STYLE_PRESET_PROMPT_WORDS: dict[StylePreset, str] = {
+STYLE_WORDS: dict[str, str] = {
     "none": "",
     "photographic": "in a photographic style with realistic lighting and details",
     "digital-art": "in a digital art style with vibrant colors and modern aesthetics",
@@ -24,7 +22,7 @@ STYLE_PRESET_PROMPT_WORDS: dict[StylePreset, str] = {
     "3d-model": "as a high-quality 3D rendered model",
 }
 
-ASPECT_RATIO_PROMPT_WORDS: dict[AspectRatio, str] = {
+RATIO_WORDS: dict[str, str] = {
     "1:1": "square composition",
     "16:9": "wide landscape composition",
     "9:16": "tall portrait composition",
@@ -34,21 +32,16 @@ ASPECT_RATIO_PROMPT_WORDS: dict[AspectRatio, str] = {
     "9:21": "ultra-tall vertical composition",
 }
 
+UNDEFINED = "undefined"
 
-def enhanced_prompt(
-    prompt: str,
-    *,
-    style_preset: StylePreset = DEFAULT_STYLE_PRESET,
-    aspect_ratio: AspectRatio = DEFAULT_ASPECT_RATIO,
-    image_to_image: bool = False,
-) -> str:
-    """The prompt exactly as the service sends it to the model."""
-    lead = (
-        "Using the provided image as a reference, generate a new image: "
-        if image_to_image
-        else "Generate an image: "
-    )
-    style = STYLE_PRESET_PROMPT_WORDS[style_preset]
-    body = f"{prompt} {style}" if style else prompt
-    return f"{lead}{body}, {ASPECT_RATIO_PROMPT_WORDS[aspect_ratio]}"
 
+def enhanced_prompt(prompt: str, preset: object = None, ratio: object = "1:1", *, image_to_image: bool = False) -> str:
+    """``Generate an image: <prompt> [style words], <ratio words>`` as the service builds it."""
+    lead = "Generate an image: "
+    if image_to_image:
+        lead = "Using the provided image as a reference, generate a new image: "
+    style = ""
+    if preset and preset != "none":
+        style = " " + (STYLE_WORDS.get(preset, UNDEFINED) if isinstance(preset, str) else UNDEFINED)
+    words = RATIO_WORDS.get(ratio, UNDEFINED) if isinstance(ratio, str) else UNDEFINED
+    return f"{lead}{prompt}{style}, {words}"

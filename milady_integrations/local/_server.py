@@ -4,110 +4,48 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
 import time
-from types import FrameType, TracebackType
+from collections.abc import Callable
 
 import uvicorn
 
 from ._app import LocalApp, create_app
-from ._config import ServerConfig
 from ._faults import Faults
-from ._stats import ServerStats
-
-_START_TIMEOUT = 10.0
-
-
-class _Uvicorn(uvicorn.Server):
-    """uvicorn that also ends stalled answers (latency, "hang") when asked to stop."""
-
-    def __init__(self, config: uvicorn.Config, stopping: threading.Event) -> None:
-        super().__init__(config)
-        self._stopping = stopping
-
-    _loop: asyncio.AbstractEventLoop | None = None
-    _wake: asyncio.Event | None = None
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self._stopping.set()
-        super().handle_exit(sig, frame)
-
-    async def main_loop(self) -> None:
-        # uvicorn polls every 0.1 s; waking on request makes stop() (and test suites) faster.
-        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
-        counter = 0
-        while not await self.on_tick(counter):
-            counter = (counter + 1) % 864000
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 0.1)
-
-    def request_stop(self) -> None:
-        """Ask the server to stop, from any thread."""
-        self._stopping.set()
-        self.should_exit = True
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop just closed
-                loop.call_soon_threadsafe(wake.set)
+from ._state import ServerConfig, ServerStats
+from ._uvicorn import Server, listening_socket
 
 
 class LocalServer:
     """A local Milady-compatible server on loopback, in a background thread.
 
-    ``with LocalServer() as server:`` starts it on a free port and waits until it
-    answers; leaving the block stops it and joins its threads.
+    ``with LocalServer() as server:`` starts it on a free port and waits until it answers;
+    leaving the block stops it and joins its thread.
     """
 
-    def __init__(
-        self,
-        config: ServerConfig | None = None,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        log_level: str = "warning",
-    ) -> None:
+    def __init__(self, config: ServerConfig | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 log_level: str = "warning") -> None:
         self.config = config or ServerConfig()
         self.app: LocalApp = create_app(self.config)
-        self.host = host
-        self._requested_port = port
-        self._log_level = log_level
+        self.host, self._requested_port, self._log_level = host, port, log_level
         self._port: int | None = None
-        self._server: _Uvicorn | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
-
-    # ------------------------------------------------------------ lifecycle
 
     def start(self) -> LocalServer:
         if self._thread is not None:
             raise RuntimeError("this LocalServer is already running")
-        # Bind here, so the port is known (and taken) before uvicorn starts.
-        # IPPROTO_TCP, not 0: asyncio turns on TCP_NODELAY only for sockets that say TCP, and
-        # without it every answer waits ~40 ms for a delayed ACK (headers and body are two writes).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self._requested_port))
-        except OSError:
-            sock.close()
-            raise
+        sock = listening_socket(self.host, self._requested_port)
         self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app,
-            log_config=None,  # embedded: leave the host application's logging alone
-            log_level=self._log_level,
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
+        # log_config=None: embedded, so the host application's logging is left alone.
+        config = uvicorn.Config(self.app, log_config=None, log_level=self._log_level, access_log=False,
+                                lifespan="off", timeout_graceful_shutdown=2)
         self.app.local.stopping.clear()
-        server = _Uvicorn(config, self.app.local.stopping)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name=f"milady-local-{self._port}", daemon=True
-        )
-        self._server, self._thread = server, thread
+        server = self._server = Server(config, self.app.local.stopping)
+        thread = self._thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
+                                                 name=f"milady-local-{self._port}", daemon=True)
         thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT
+        deadline = time.monotonic() + 10
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
                 self._server = self._thread = None
@@ -117,11 +55,9 @@ class LocalServer:
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        server.request_stop()
-        thread.join(timeout=_START_TIMEOUT)
+        if self._server is not None and self._thread is not None:
+            self._server.request_stop()
+            self._thread.join(timeout=10)
         self._server = self._thread = None
 
     @property
@@ -131,20 +67,14 @@ class LocalServer:
     def __enter__(self) -> LocalServer:
         return self.start()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     async def __aenter__(self) -> LocalServer:
         return await asyncio.to_thread(self.start)
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await asyncio.to_thread(self.stop)
-
-    # ------------------------------------------------------------ what tests use
 
     @property
     def port(self) -> int:
@@ -171,31 +101,35 @@ class LocalServer:
         """The live faults: changes apply to the next request."""
         return self.config.faults
 
+    @property
+    def requests(self) -> list[dict[str, object]]:
+        """The last generate requests that passed the body checks, newest first (``GET /_local/requests``)."""
+        with self.app.local.lock:
+            return list(reversed(self.app.local.log))
+
     def set_credits(self, key: str, amount: float) -> None:
-        self.app.local.ledger.set(key, amount)
+        self.app.local.balance(key, amount)
 
     def credits(self, key: str) -> float:
-        return self.app.local.ledger.balance(key)
+        return self.app.local.balance(key)
 
     def reset(self) -> None:
-        """Clear faults, counters and rate-limit windows (balances and images stay)."""
-        self.config.faults.clear()
-        self.app.local.counters.reset()
-        self.app.local.limiter.reset()
+        """Clear faults, counters, rate-limit windows and the request log (balances, images, gallery stay)."""
+        self.app.local.reset()
 
     def __repr__(self) -> str:
-        where = self.base_url if self._port is not None else "not started"
-        return f"LocalServer({where})"
+        return f"LocalServer({self.base_url if self._port is not None else 'not started'})"
 
 
-def serve(
-    host: str = "127.0.0.1", port: int = 8787, config: ServerConfig | None = None, *, log_level: str = "info"
-) -> None:
-    """Run a local server in the foreground until Ctrl-C; then return normally."""
+def serve(host: str = "127.0.0.1", port: int = 8787, config: ServerConfig | None = None, *,
+          log_level: str = "info", ready: Callable[[], None] | None = None) -> None:
+    """Run a local server in the foreground until Ctrl-C, then return.
+
+    OSError when the port cannot be bound; ``ready`` is called once it is bound."""
     app = create_app(config)
-    uv_config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, lifespan="off", timeout_graceful_shutdown=2
-    )
-    # uvicorn re-raises the signal after a clean shutdown; the caller asked to stop, so return.
-    with contextlib.suppress(KeyboardInterrupt):
-        _Uvicorn(uv_config, app.local.stopping).run()
+    sock = listening_socket(host, port)
+    if ready is not None:
+        ready()
+    uv_config = uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal after a clean stop
+        Server(uv_config, app.local.stopping).run(sockets=[sock])

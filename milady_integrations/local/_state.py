@@ -1,51 +1,230 @@
-"""Everything one running local server remembers: balances, counters, limiter, images, faults."""
+"""How a local server is set up (ServerConfig) and everything it remembers (State, one reset)."""
 
 from __future__ import annotations
 
+import math
 import threading
+import time
+import uuid
+from collections import Counter, OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Literal
 
-from ._config import ServerConfig
-from ._ledger import Ledger
-from ._ratelimit import RateLimiter
-from ._stats import Counters, ServerStats
-from ._store import ImageStore
+from ..schema import DEFAULT_MODEL
+from ._faults import Faults, ImageUrlFault, ResponseShape
+
+#: Catalogue price of one image per model (illustrative; the service's catalogue changes). The
+#: service bills that x 1.2, rounded to 6 decimals: 0.02, 0.02, 0.08, 0.06 and 0.08 credits here.
+DEFAULT_PRICES: dict[str, float] = {
+    "google/gemini-2.5-flash-image": 0.01666667,
+    "google/gemini-3.1-flash-image-preview": 0.01666667,
+    "google/gemini-3-pro-image": 0.06666667,
+    "openai/gpt-image-2": 0.05,
+    "bfl/flux-kontext-max": 0.06666667,
+}
+MARKUP = Decimal("1.2")
+DEFAULT_LOCAL_KEY = "local-key"
+MiB = 1024 * 1024
 
 
 @dataclass
-class ServerState:
-    config: ServerConfig
-    ledger: Ledger
-    counters: Counters
-    limiter: RateLimiter
-    store: ImageStore
-    #: Set when the server is stopping, so stalled answers ("hang") end at once.
-    stopping: threading.Event = field(default_factory=threading.Event)
+class ServerConfig:
+    """Settings of one local server; ``faults``, ``text``, ``unavailable`` and ``inactive_keys`` stay live."""
 
-    @classmethod
-    def from_config(cls, config: ServerConfig) -> ServerState:
-        ledger = Ledger(config.initial_credits)
+    api_keys: set[str] | None = None  #: keys accepted; None accepts any non-empty key
+    initial_credits: float = 100.0  #: what a key starts with
+    rate_limit: int = 60  #: requests per ``rate_window`` seconds per caller, refused ones included
+    rate_window: float = 60.0
+    #: "in-memory": a fixed window; "redis": a sliding window, Retry-After always 60.
+    rate_policy: Literal["in-memory", "redis"] = "in-memory"
+    #: "standard", or "success": the other deployed variant (unknown models and body checks
+    #: answered 400 with details, its 402 and 503 texts, 405, ``cost`` object, no partial success).
+    response_shape: ResponseShape = "standard"
+    faults: Faults = field(default_factory=Faults)
+    prices: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICES))  #: catalogue prices
+    text: str = ""  #: the model's text that comes with each image
+    #: Models (or providers, "bfl/") that models/status reports unavailable, with the reason.
+    unavailable: dict[str, str] = field(default_factory=lambda: {"bfl/": "bfl provider is currently unavailable"})
+    inactive_keys: set[str] = field(default_factory=set)  #: keys answered 403 by the balance route
+    image_store_bytes: int = 256 * MiB  #: images in memory, least recently used dropped past this
+    oversize_bytes: int = 64 * MiB  #: what the "oversize" image URL fault streams
+    hang_seconds: float = 60.0  #: how long the "hang" image URL fault stalls at most
+    webp_quality: int = 80
+    request_log: int = 100  #: generate requests kept for ``GET /_local/requests``
+
+    def price(self, model: str) -> Decimal:
+        """One image's catalogue price."""
+        return Decimal(repr(self.prices.get(model, self.prices[DEFAULT_MODEL])))
+
+    def billed(self, model: str, images: int = 1) -> float:
+        """What ``images`` images cost, as the service computes it (a 402's ``required``)."""
+        return float(round(self.price(model) * MARKUP * images, 6))
+
+    @property
+    def local_key(self) -> str:
+        return sorted(self.api_keys)[0] if self.api_keys else DEFAULT_LOCAL_KEY
+
+
+@dataclass(frozen=True)
+class ServerStats:
+    """A snapshot of the counters; ``server.stats`` returns a fresh one each time."""
+
+    #: Requests per endpoint: generate, balance, image, gallery, models, pricing, openapi, local, other.
+    requests: dict[str, int] = field(default_factory=dict)
+    generate_validated: int = 0  #: generate requests past rate limit and auth
+    images_generated: int = 0
+    images_failed: int = 0
+    images_billed: int = 0
+    credits_billed: float = 0.0
+    credits: dict[str, float] = field(default_factory=dict)  #: balance per key seen
+
+    @property
+    def generate_requests(self) -> int:
+        return self.requests.get("generate", 0)
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+
+def iso(epoch: float) -> str:
+    """``Date.toISOString()``: 2025-01-01T00:00:00.000Z."""
+    moment = datetime.fromtimestamp(epoch, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class Stored:
+    data: bytes
+    mime: str
+    fault: ImageUrlFault | None
+
+
+class State:
+    """Balances, counters, rate windows, images, gallery and the request log of one server."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()  # set while stopping: stalled answers end at once
+        self.balances: dict[str, Decimal] = {}
+        self.images: OrderedDict[str, Stored] = OrderedDict()
+        self.image_bytes = 0
+        self.gallery: dict[str, list[dict[str, Any]]] = {}
+        self.last_created = 0.0
         for key in config.api_keys or ():
-            ledger.balance(key)  # known keys show in the stats from the start
-        return cls(
-            config=config,
-            ledger=ledger,
-            counters=Counters(),
-            limiter=RateLimiter(config.rate_limit, config.rate_window),
-            store=ImageStore(config.image_store_bytes),
-        )
+            self.balance(key)
+        self.reset()
+
+    def reset(self) -> None:
+        """Faults, counters, rate-limit windows and the request log (balances, images, gallery stay)."""
+        self.config.faults.clear()
+        with self.lock:
+            self.counts: Counter[str] = Counter()
+            self.requests: Counter[str] = Counter()
+            self.credits_billed = Decimal(0)
+            self.windows: dict[str, deque[float]] = {}
+            self.log: deque[dict[str, Any]] = deque(maxlen=self.config.request_log)
+
+    # ------------------------------------------------------------ keys and credits
 
     def key_of(self, headers: Mapping[str, str]) -> str | None:
-        """The caller's key if the server accepts it: X-API-Key first, then Bearer."""
-        key = headers.get("x-api-key", "").strip()
-        if not key:
-            auth = headers.get("authorization", "")
-            key = auth[7:].strip() if auth.startswith("Bearer ") else ""
-        if not key:
-            return None
-        allowed = self.config.api_keys
-        return key if allowed is None or key in allowed else None
+        """The caller's key (X-API-Key, else Bearer) if this server accepts it."""
+        auth, allowed = headers.get("authorization", ""), self.config.api_keys
+        key = headers.get("x-api-key", "").strip() or (auth[7:].strip() if auth.startswith("Bearer ") else "")
+        return key if key and (allowed is None or key in allowed) else None
+
+    def balance(self, key: str, set_to: float | None = None) -> float:
+        with self.lock:
+            if set_to is not None:
+                self.balances[key] = Decimal(repr(float(set_to)))
+            return float(self.balances.setdefault(key, Decimal(repr(float(self.config.initial_credits)))))
+
+    def reserve(self, key: str, amount: float) -> bool:
+        """Take ``amount`` now (so concurrent requests cannot overspend); False when short."""
+        need = Decimal(repr(amount))
+        self.balance(key)
+        with self.lock:
+            if self.balances[key] < need:
+                return False
+            self.balances[key] -= need
+            return True
+
+    def settle(self, key: str, reserved: float, model: str, made: int, failed: int) -> None:
+        """Give back what was reserved beyond ``made`` images and count what happened."""
+        charged = Decimal(repr(self.config.billed(model, made))) if made else Decimal(0)
+        with self.lock:
+            self.balances[key] += Decimal(repr(reserved)) - charged
+            self.counts.update(images_generated=made, images_failed=failed, images_billed=made)
+            self.credits_billed += charged
+
+    # ------------------------------------------------------------ rate limit, as the service keys callers
+
+    def rate(self, headers: Mapping[str, str]) -> tuple[dict[str, str], int | None]:
+        """The X-RateLimit-* headers, and seconds to wait when refused (None: allowed)."""
+        auth = headers.get("authorization", "")
+        who = headers.get("x-api-key") or (auth[7:] if auth.startswith("Bearer eliza_") else "") or "public"
+        cfg, now = self.config, time.time()
+        with self.lock:
+            hits = self.windows.setdefault(who, deque())
+            if cfg.rate_policy == "redis":  # sliding: every attempt in the last window counts
+                while hits and hits[0] <= now - cfg.rate_window:
+                    hits.popleft()
+            elif hits and hits[0] + cfg.rate_window < now:  # fixed: a window opens on its first request
+                hits.clear()
+            hits.append(now)
+            count, reset_at = len(hits), hits[0] + cfg.rate_window
+        wait = None
+        if count > cfg.rate_limit:
+            wait = 60 if cfg.rate_policy == "redis" else max(1, math.ceil(reset_at - now))
+        return self.limit_headers(max(0, cfg.rate_limit - count), reset_at), wait
+
+    def limit_headers(self, remaining: int, reset_at: float) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.config.rate_limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": iso(reset_at),
+            "X-RateLimit-Policy": self.config.rate_policy,
+        }
+
+    # ------------------------------------------------------------ images and gallery
+
+    def store(self, data: bytes, mime: str, fault: ImageUrlFault | None) -> str:
+        image_id = uuid.uuid4().hex
+        with self.lock:
+            self.images[image_id] = Stored(data, mime, fault)
+            self.image_bytes += len(data)
+            while self.image_bytes > self.config.image_store_bytes and len(self.images) > 1:
+                self.image_bytes -= len(self.images.popitem(last=False)[1].data)
+        return image_id
+
+    def image(self, image_id: str) -> Stored | None:
+        with self.lock:
+            if image_id in self.images:
+                self.images.move_to_end(image_id)
+            return self.images.get(image_id)
+
+    def created_at(self) -> float:
+        """A creation time no other request shares (the gallery's times have millisecond resolution)."""
+        with self.lock:
+            self.last_created = max(time.time(), self.last_created + 0.001)
+            return self.last_created
+
+    def record(self, key: str, item: dict[str, Any]) -> None:
+        with self.lock:
+            self.gallery.setdefault(key, []).append(item)
 
     def stats(self) -> ServerStats:
-        return self.counters.snapshot(self.ledger.snapshot())
+        with self.lock:
+            return ServerStats(
+                requests=dict(self.requests),
+                generate_validated=self.counts["generate_validated"],
+                images_generated=self.counts["images_generated"],
+                images_failed=self.counts["images_failed"],
+                images_billed=self.counts["images_billed"],
+                credits_billed=float(self.credits_billed),
+                credits={key: float(value) for key, value in self.balances.items()},
+            )

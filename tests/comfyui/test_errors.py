@@ -16,6 +16,7 @@ from milady_integrations import (
     InvalidRequestError,
     MiladyAPIError,
     MiladyError,
+    OutcomeUnknownError,
     RateLimitError,
     ServiceUnavailableError,
 )
@@ -29,9 +30,9 @@ STATUS_ERRORS: dict[int, type[MiladyError]] = {
     404: MiladyAPIError,
     429: RateLimitError,
     500: GenerationFailedError,
-    502: ServiceUnavailableError,
+    502: OutcomeUnknownError,
     503: ServiceUnavailableError,
-    504: ServiceUnavailableError,
+    504: OutcomeUnknownError,
 }
 
 

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from milady_integrations.local import IMAGE_SIZES, LocalServer
-from milady_integrations.local._prompt import enhanced_prompt
 
 
 def _check_images(images: Any, count: int, size: tuple[int, int]) -> None:
@@ -25,7 +24,11 @@ def _check_images(images: Any, count: int, size: tuple[int, int]) -> None:
 async def test_text_to_image(node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any) -> None:
     images, text, urls, mask = await node_class().generate(**inputs(style_preset="cinematic"))
     _check_images(images, 1, IMAGE_SIZES["1:1"])
-    assert text == enhanced_prompt("a lighthouse at dusk", style_preset="cinematic", aspect_ratio="1:1")
+    assert text == ""  # the model's own text: none here; the prompt the service built:
+    assert milady_env.requests[0]["enhancedPrompt"] == (
+        "Generate an image: a lighthouse at dusk in a cinematic style with dramatic lighting and composition, "
+        "square composition"
+    )
     assert urls.startswith(milady_env.base_url) and len(urls.splitlines()) == 1
     assert mask.shape == images.shape[:3] and float(mask.max()) == 0.0
 
@@ -67,18 +70,21 @@ async def test_progress_text_shows_elapsed_time_while_waiting(
 
 async def test_image_to_image_sends_the_source(node_class: type, inputs: Any, milady_env: LocalServer) -> None:
     source = torch.rand(1, 96, 128, 3)
-    images, text, _urls, _mask = await node_class().generate(**inputs(source_image=source))
+    images, _text, _urls, _mask = await node_class().generate(**inputs(source_image=source))
     _check_images(images, 1, IMAGE_SIZES["1:1"])
     # The service words an image-to-image prompt differently: proof the source arrived.
-    assert text == enhanced_prompt("a lighthouse at dusk", image_to_image=True)
+    assert milady_env.requests[0]["enhancedPrompt"] == (
+        "Using the provided image as a reference, generate a new image: a lighthouse at dusk, square composition"
+    )
 
 
 async def test_rgba_and_single_image_sources_are_accepted(
     node_class: type, inputs: Any, milady_env: LocalServer
 ) -> None:
     for source in (torch.rand(1, 32, 32, 4), torch.rand(32, 32, 3)):
-        images, text, *_ = await node_class().generate(**inputs(source_image=source))
-        assert images.shape[0] == 1 and text.startswith("Using the provided image")
+        images, *_ = await node_class().generate(**inputs(source_image=source))
+        assert images.shape[0] == 1
+        assert milady_env.requests[0]["enhancedPrompt"].startswith("Using the provided image")
 
 
 async def test_a_batch_of_sources_sends_one_request_per_image(
@@ -111,10 +117,12 @@ async def test_partial_success_returns_what_came_back_and_says_so(
     assert "Asked for 3 images, the service returned 2" in comfy.text_lines[-1]
 
 
-async def test_a_transient_503_is_retried(node_class: type, inputs: Any, milady_env: LocalServer) -> None:
-    milady_env.faults.force_status(503, count=1)
+async def test_a_refunded_500_is_retried(node_class: type, inputs: Any, milady_env: LocalServer) -> None:
+    milady_env.faults.force_status(500, count=1)  # "No images were generated": refunded, safe to repeat
+    before = milady_env.stats.generate_requests
     images, *_ = await node_class().generate(**inputs())
     assert images.shape[0] == 1
+    assert milady_env.stats.generate_requests == before + 2
 
 
 async def test_cancel_stops_a_slow_request(node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any) -> None:

@@ -146,3 +146,28 @@ def test_comfyui_checks_the_other_inputs_itself(node_class: type) -> None:
 def test_validate_inputs_leaves_a_wired_prompt_to_run_time(node_class: type) -> None:
     # ComfyUI passes None for inputs that come from another node's output.
     assert node_class.VALIDATE_INPUTS(prompt=None) is True
+
+
+def test_loading_exposes_only_the_pack_and_its_core_to_other_packs() -> None:
+    # The clone's other folders (tests, benchmarks, scripts, ...) must never shadow another pack's modules.
+    code = f"""
+import importlib.util, json, sys
+repo = {str(REPO)!r}
+spec = importlib.util.spec_from_file_location(repo, repo + "/__init__.py", submodule_search_locations=[repo])
+module = importlib.util.module_from_spec(spec)
+sys.modules[repo] = module
+spec.loader.exec_module(module)
+names = ("comfyui_nodes", "milady_integrations", "tests", "benchmarks", "scripts", "examples", "docs")
+def where(name):
+    spec = importlib.util.find_spec(name)
+    return [] if spec is None else [spec.origin or "", *(spec.submodule_search_locations or [])]
+found = {{name: where(name) for name in names}}
+print(json.dumps([found, repo in sys.path]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
+    found, on_path = json.loads(out.stdout)
+    assert not on_path
+    assert found["comfyui_nodes"][0] == str(REPO / "comfyui_nodes" / "__init__.py")
+    assert found["milady_integrations"][0] == str(REPO / "milady_integrations" / "__init__.py")
+    for name in ("tests", "benchmarks", "scripts", "examples", "docs"):
+        assert not [place for place in found[name] if place.startswith(str(REPO / name))], name

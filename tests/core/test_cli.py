@@ -32,9 +32,10 @@ def test_generate_without_a_key_uses_the_local_server_and_says_so(tmp_path: Path
 def test_image_to_image_from_a_file(tmp_path: Path) -> None:
     source = tmp_path / "source.png"
     Image.new("RGB", (32, 32), (10, 200, 10)).save(source)
-    code, _, err = run(["generate", "greener", "--source", str(source), "-o", str(tmp_path / "out")])
+    code, out, err = run(["generate", "greener", "--source", str(source), "-o", str(tmp_path / "out")])
     assert code == 0, err
-    assert "Using the provided image as a reference" in err
+    red, green, blue = Image.open(out.splitlines()[0]).convert("RGB").resize((1, 1), Image.BOX).getpixel((0, 0))
+    assert green > red and green > blue  # the green source shows through the local picture
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import logging
 import socket
-import time
 
 import httpx
 import pytest
@@ -25,27 +24,47 @@ from milady_integrations import (
     ImageDownloadError,
     InsufficientCreditsError,
     InvalidRequestError,
-    MiladyConnectionError,
-    MiladyTimeoutError,
     RateLimitError,
-    ServiceUnavailableError,
     UnexpectedResponseError,
 )
 from milady_integrations.local import IMAGE_SIZES, LocalServer, ServerConfig
-from milady_integrations.local._prompt import STYLE_PRESET_PROMPT_WORDS, enhanced_prompt
+
+#: The service's style words, copied from reference/server-behaviour.md.
+REFERENCE_STYLE_WORDS = {
+    "none": "",
+    "photographic": "in a photographic style with realistic lighting and details",
+    "digital-art": "in a digital art style with vibrant colors and modern aesthetics",
+    "comic-book": "in a comic book style with bold lines and dramatic shading",
+    "fantasy-art": "in a fantasy art style with magical and ethereal elements",
+    "analog-film": "in an analog film photography style with film grain and vintage tones",
+    "neon-punk": "in a neon punk cyberpunk style with glowing neon colors",
+    "isometric": "in an isometric perspective style with geometric precision",
+    "low-poly": "in a low-poly 3D style with geometric facets",
+    "origami": "in an origami paper-folding style",
+    "line-art": "in a clean line art style with minimal shading",
+    "cinematic": "in a cinematic style with dramatic lighting and composition",
+    "3d-model": "as a high-quality 3D rendered model",
+}
 
 
 def generate_count(server: LocalServer) -> int:
     return server.stats.generate_requests
 
 
-async def test_text_to_image_returns_a_readable_webp_of_the_ratio_size(twin) -> None:
+def built_prompt(server: LocalServer, prompt: str) -> str:
+    """The prompt the server built for the latest request with ``prompt`` (GET /_local/requests)."""
+    return str(next(r["enhancedPrompt"] for r in server.requests if r["prompt"] == prompt))
+
+
+async def test_text_to_image_returns_a_readable_webp_of_the_ratio_size(twin, server: LocalServer) -> None:
     result = await twin.generate_image("a red fox in snow", aspect_ratio="16:9")
     assert result.returned == 1 and not result.partial
     image = result.images[0]
     assert image.url and image.url.startswith("http://127.0.0.1:")
     assert image.mime_type == "image/webp"
-    assert image.text == enhanced_prompt("a red fox in snow", aspect_ratio="16:9")
+    assert image.text == ""  # the model's own text: none here
+    built = built_prompt(server, "a red fox in snow")
+    assert built == "Generate an image: a red fox in snow, wide landscape composition"
     data = await twin.read(image)
     assert image.file_size == len(data)
     picture = Image.open(io.BytesIO(data))
@@ -60,10 +79,10 @@ async def test_every_aspect_ratio_gives_its_size(twin, ratio: str) -> None:
 
 
 @pytest.mark.parametrize("preset", STYLE_PRESETS)
-async def test_every_style_preset_reaches_the_prompt(twin, preset: str) -> None:
-    result = await twin.generate_image("a lighthouse", style_preset=preset)
-    assert result.text == enhanced_prompt("a lighthouse", style_preset=preset)
-    assert STYLE_PRESET_PROMPT_WORDS[preset] in result.text
+async def test_every_style_preset_reaches_the_prompt(twin, server: LocalServer, preset: str) -> None:
+    await twin.generate_image("a lighthouse", style_preset=preset)
+    words = f" {REFERENCE_STYLE_WORDS[preset]}" if REFERENCE_STYLE_WORDS[preset] else ""
+    assert built_prompt(server, "a lighthouse") == f"Generate an image: a lighthouse{words}, square composition"
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -81,10 +100,10 @@ async def test_four_images_in_one_request_are_all_different(twin, server: LocalS
     assert generate_count(server) == before + 1
 
 
-async def test_image_to_image_from_a_pil_image(twin) -> None:
+async def test_image_to_image_from_a_pil_image(twin, server: LocalServer) -> None:
     source = Image.new("RGB", (64, 48), (0, 90, 200))
-    result = await twin.generate_image("make it stormy", source_image=source)
-    assert result.text.startswith("Using the provided image as a reference")
+    await twin.generate_image("make it stormy", source_image=source)
+    assert built_prompt(server, "make it stormy").startswith("Using the provided image as a reference")
 
 
 async def test_generate_images_splits_into_requests_of_four(twin, server: LocalServer) -> None:
@@ -111,7 +130,7 @@ async def test_data_url_fallback_is_readable_without_network(twin, server: Local
 async def test_the_other_response_shape_is_read(twin, server: LocalServer) -> None:
     server.faults.update(response_shape="success")
     result = await twin.generate_image("a kite", num_images=2)
-    assert result.returned == 2 and result.cost is not None and result.cost > 0
+    assert result.returned == 2 and result.model == "google/gemini-2.5-flash-image"
 
 
 async def test_a_wrong_mime_label_is_corrected_by_the_bytes(twin, server: LocalServer, tmp_path) -> None:
@@ -147,78 +166,6 @@ async def test_402_carries_the_credits_required(twin, server: LocalServer) -> No
     with pytest.raises(InsufficientCreditsError) as caught:
         await twin.generate_image("a fox", num_images=2)
     assert caught.value.required == pytest.approx(0.04)
-
-
-@pytest.mark.parametrize(("status", "error_class"), [(500, GenerationFailedError), (503, ServiceUnavailableError)])
-async def test_server_failures_are_retried_then_succeed(twin, server: LocalServer, status, error_class) -> None:
-    server.faults.force_status(status, count=1)
-    before = generate_count(server)
-    result = await twin.generate_image("a fox")
-    assert result.returned == 1
-    assert generate_count(server) == before + 2
-
-
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
-async def test_server_failures_give_up_after_max_retries(twin, server: LocalServer, status) -> None:
-    server.faults.force_status(status, count=5)
-    before = generate_count(server)
-    with pytest.raises((GenerationFailedError, ServiceUnavailableError)) as caught:
-        await twin.with_options(max_retries=1).generate_image("a fox")
-    assert f"{status}" in str(caught.value) or status == 500
-    assert generate_count(server) == before + 2
-
-
-async def test_429_waits_for_retry_after_then_succeeds(twin, server: LocalServer) -> None:
-    server.faults.force_status(429, retry_after=1)
-    started = time.monotonic()
-    result = await twin.generate_image("a fox")
-    assert result.returned == 1
-    assert time.monotonic() - started >= 1.0
-
-
-async def test_429_longer_than_the_cap_is_raised_at_once_with_the_wait(twin, server: LocalServer) -> None:
-    server.faults.force_status(429, retry_after=90)
-    before = generate_count(server)
-    with pytest.raises(RateLimitError) as caught:
-        await twin.with_options(max_retry_wait=5).generate_image("a fox")
-    assert caught.value.retry_after == 90 and "retry in 90 s" in str(caught.value)
-    assert caught.value.limit is not None
-    assert generate_count(server) == before + 1
-
-
-async def test_429_without_retry_after_backs_off_and_retries(twin, server: LocalServer) -> None:
-    server.faults.force_status(429, retry_after=None)
-    before = generate_count(server)
-    assert (await twin.generate_image("a fox")).returned == 1
-    assert generate_count(server) == before + 2
-
-
-async def test_a_read_timeout_is_never_repeated(twin, server: LocalServer) -> None:
-    server.faults.update(latency=1.5)
-    before = generate_count(server)
-    with pytest.raises(MiladyTimeoutError) as caught:
-        await twin.with_options(timeout=httpx.Timeout(0.4, connect=2.0)).generate_image("slow fox")
-    assert "may still complete and be billed" in str(caught.value)
-    assert generate_count(server) == before + 1
-
-
-async def test_a_dropped_connection_after_sending_is_not_repeated(twin, server: LocalServer) -> None:
-    server.faults.update(drop="before-response")
-    before = generate_count(server)
-    with pytest.raises(MiladyConnectionError) as caught:
-        await twin.generate_image("a fox")
-    assert caught.value.may_have_run
-    assert generate_count(server) == before + 1
-
-
-async def test_connection_refused_is_retried_and_reported(kind_sync_async: str, make_twin) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    twin = make_twin(kind_sync_async, api_key="k", base_url=f"http://127.0.0.1:{port}", max_retries=1)
-    with pytest.raises(MiladyConnectionError) as caught:
-        await twin.generate_image("a fox")
-    assert not caught.value.may_have_run and f"127.0.0.1:{port}" in str(caught.value)
 
 
 @pytest.mark.parametrize("fault", ["truncated", "invalid-json", "empty-object"])

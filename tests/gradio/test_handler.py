@@ -16,7 +16,6 @@ from PIL import Image
 from gradio_app import milady_image_block
 from milady_integrations import AsyncMiladyClient, GenerateImageRequest, InvalidRequestError
 from milady_integrations.local import IMAGE_SIZES, Faults, LocalServer, ServerConfig
-from milady_integrations.local._prompt import STYLE_PRESET_PROMPT_WORDS
 
 FIELDS = ("prompt", "model", "aspect_ratio", "style_preset", "num_images", "source_image")
 DEFAULTS: dict[str, Any] = {
@@ -164,7 +163,7 @@ async def test_generates_the_images_as_files_gradio_serves(
     generate, _, gallery = _event_functions(async_client)
     progress = Progress()
 
-    paths, text = await generate(
+    paths, _text = await generate(
         *_args(prompt="a lighthouse", style_preset="origami", num_images=3, aspect_ratio="16:9"),
         progress=progress,
     )
@@ -175,7 +174,7 @@ async def test_generates_the_images_as_files_gradio_serves(
         assert Path(path).is_relative_to(gallery.GRADIO_CACHE)
         with Image.open(path) as image:
             assert image.size == IMAGE_SIZES["16:9"]
-    assert STYLE_PRESET_PROMPT_WORDS["origami"] in text
+    assert "in an origami paper-folding style" in server.requests[0]["enhancedPrompt"]
 
 
 async def test_the_progress_bar_moves_forward_and_finishes(
@@ -213,10 +212,10 @@ async def test_a_source_image_makes_it_image_to_image(async_client: AsyncMiladyC
     source = _uploaded("sketch.png")
     Image.new("RGB", (64, 48), (200, 40, 40)).save(source)
 
-    paths, text = await generate(*_args(prompt="make it blue", source_image={"path": str(source)}), progress=Progress())
+    paths, _ = await generate(*_args(prompt="make it blue", source_image={"path": str(source)}), progress=Progress())
 
     assert len(paths) == 1
-    assert text.startswith("Using the provided image as a reference")
+    assert server.requests[0]["enhancedPrompt"].startswith("Using the provided image as a reference")
 
 
 async def test_a_partial_result_warns_how_many_came_back(

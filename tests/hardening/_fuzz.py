@@ -27,7 +27,7 @@ from milady_integrations.errors import (
     error_from_response,
 )
 from milady_integrations.local import LocalServer
-from milady_integrations.local._bodies import RequestRefused, validate_generate
+from milady_integrations.local._bodies import Refused, validate_generate
 from milady_integrations.schema import (
     ASPECT_RATIOS,
     MODELS,
@@ -233,8 +233,8 @@ def fuzz_request_schema(max_examples: int) -> Figures:
         figures.statuses["accepted"] += 1
         wire = json.loads(json.dumps(request.to_wire()))
         try:
-            call = validate_generate(wire, strict_models=True)
-        except RequestRefused as refused:
+            call = validate_generate(wire, variant=True)
+        except Refused as refused:
             raise AssertionError(f"accepted by the client, refused by the service: {refused.body}") from None
         assert (call.prompt, call.num_images, call.model) == (request.prompt, request.num_images, request.model)
         assert (call.aspect_ratio, call.style_preset) == (request.aspect_ratio, request.style_preset)

@@ -22,6 +22,7 @@ from milady_integrations import (
     MiladyConnectionError,
     MiladyError,
     MiladyTimeoutError,
+    OutcomeUnknownError,
     RateLimitError,
     ServiceUnavailableError,
     UnexpectedResponseError,
@@ -88,17 +89,29 @@ CASES: dict[str, Case] = {
         billed=0,
     ),
     **{
-        f"{status} HTML page": Case(
-            force=(status, 5, "html", None),
+        f"{status} {body} page": Case(
+            force=(status, 5, body, None),
             options={"max_retries": 1},
-            error=ServiceUnavailableError,
-            words=(f"HTTP {status}", f"{status} {phrase}"),
-            generate_requests=2,
+            error=OutcomeUnknownError,
+            words=(f"HTTP {status}", phrase, "may have been charged", "Check your gallery"),
+            generate_requests=1,  # it may have run: never sent again
             billed=0,
         )
-        for status, phrase in ((502, "Bad Gateway"), (503, "Service Unavailable"), (504, "Gateway Timeout"))
+        for status, body, phrase in (
+            (500, "html", "500 Internal Server Error"),
+            (500, "empty", "HTTP 500."),
+            (502, "html", "502 Bad Gateway"),
+            (503, "html", "503 Service Unavailable"),
+            (503, "empty", "HTTP 503."),
+            (504, "html", "504 Gateway Timeout"),
+        )
     },
-    "503 empty body then success": Case(force=(503, 1, "empty", None), generate_requests=2),
+    "503 of the service": Case(
+        force=(503, 5, None, None),
+        error=ServiceUnavailableError,
+        words=("not configured", "nothing was charged"),
+        billed=0,
+    ),
     "dropped before the response": Case(
         faults={"drop": "before-response"},
         error=MiladyConnectionError,

@@ -2,8 +2,10 @@
 network when the service is remote.
 
 A remote service is played over real loopback HTTP: the client's base URL has a public-looking
-name (``api.milady.test``), and an httpx transport maps such names to loopback ports, as DNS
-would. A small HTTP server on loopback plays an image host that redirects.
+name (``api.milady.test``), a scripted resolver (the drivers' ``resolve`` seam) answers a public
+address for such names, and an httpx transport carries connections to that address, by the
+``Host`` they name, to loopback ports. A small HTTP server on loopback plays an image host that
+redirects.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from PIL import Image
 from milady_integrations import ImageDownloadError, MiladyClient
 from milady_integrations._config import ClientConfig
 from milady_integrations._drivers import run_sync
-from milady_integrations._flow import download_flow
+from milady_integrations._flow import Addresses, Outcome, download_flow
 from milady_integrations.local import LocalServer
 
 
@@ -81,18 +83,29 @@ class ImageHost:
         self.httpd.server_close()
 
 
+PUBLIC = "93.184.216.34"
+
+
 class NameMap(httpx.BaseTransport):
-    """Real HTTP, with some public-looking names resolved to loopback ports (a stand-in for DNS)."""
+    """Real HTTP to loopback ports for some public-looking names: by the URL's name (API calls),
+    or by the ``Host`` a download names while connecting to the public address it was checked at."""
 
     def __init__(self, names: dict[str, int]) -> None:
         self.names = names
         self.inner = httpx.HTTPTransport()
         self.connected: list[str] = []
 
+    def resolve(self, host: str) -> Outcome:
+        """The scripted DNS: each known name is public; anything else does not exist."""
+        return Addresses((PUBLIC,)) if host in self.names else OSError(f"no such host {host!r}")
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.connected.append(str(request.url))
-        if request.url.host in self.names:
-            request.url = request.url.copy_with(host="127.0.0.1", port=self.names[request.url.host])
+        name = request.url.host
+        if name == PUBLIC:
+            name = request.headers["host"].split(":")[0]
+        self.connected.append(str(request.url.copy_with(host=name)))
+        if name in self.names:
+            request.url = request.url.copy_with(host="127.0.0.1", port=self.names[name])
         return self.inner.handle_request(request)
 
     def close(self) -> None:
@@ -117,16 +130,21 @@ def remote(host: ImageHost, server: LocalServer) -> Iterator[tuple[MiladyClient,
         yield client, transport
 
 
+def download(remote: tuple[MiladyClient, NameMap], url: str) -> bytes:
+    """Read an image URL the service returned, as the client's reader does, with the scripted DNS."""
+    client, transport = remote
+    return run_sync(download_flow(client._config, url), client._http, resolve=transport.resolve)
+
+
 def test_a_remote_service_s_images_are_downloaded(remote: tuple[MiladyClient, NameMap]) -> None:
     client, _ = remote
     result = client.generate_image("a fox")
     assert result.urls[0].startswith("http://api.milady.test/images/")
-    Image.open(io.BytesIO(client.read_image(result.images[0]))).load()
+    Image.open(io.BytesIO(download(remote, result.urls[0]))).load()
 
 
 def test_a_redirect_to_another_public_host_is_followed(remote: tuple[MiladyClient, NameMap], host: ImageHost) -> None:
-    client, _ = remote
-    assert client.read_url("http://cdn.milady.test/to-public") == png_bytes()
+    assert download(remote, "http://cdn.milady.test/to-public") == png_bytes()
     assert host.hits["/image.png"] == 1
 
 
@@ -144,9 +162,9 @@ def test_a_redirect_to_another_public_host_is_followed(remote: tuple[MiladyClien
 def test_a_redirect_from_a_remote_service_never_hops_to_a_local_address(
     remote: tuple[MiladyClient, NameMap], host: ImageHost, path: str, words: str
 ) -> None:
-    client, transport = remote
+    _, transport = remote
     with pytest.raises(ImageDownloadError, match=words):
-        client.read_url(f"http://cdn.milady.test{path}")
+        download(remote, f"http://cdn.milady.test{path}")
     assert host.hits[path] == 1 and host.hits["/secret"] == 0
     assert transport.connected == [f"http://cdn.milady.test{path}"]  # nothing after the redirect
 
@@ -174,9 +192,8 @@ def test_urls_named_by_a_remote_service_that_are_never_fetched(remote: tuple[Mil
 
 
 def test_too_many_redirects_end_in_an_error(remote: tuple[MiladyClient, NameMap], host: ImageHost) -> None:
-    client, _ = remote
     with pytest.raises(ImageDownloadError, match="Too many redirects"):
-        client.read_url("http://cdn.milady.test/loop")
+        download(remote, "http://cdn.milady.test/loop")
     assert host.hits["/loop"] == 6
 
 
@@ -207,7 +224,7 @@ def test_the_tool_refuses_a_source_image_url_on_a_local_address_when_the_service
 
 
 def test_the_download_cap_holds_through_a_redirect(remote: tuple[MiladyClient, NameMap], host: ImageHost) -> None:
-    client, _ = remote
+    client, transport = remote
     capped = client.with_options(max_download_bytes=10)
     with pytest.raises(ImageDownloadError, match="larger than the download cap of 10 bytes"):
-        capped.read_url("http://cdn.milady.test/to-public")
+        download((capped, transport), "http://cdn.milady.test/to-public")

@@ -114,14 +114,6 @@ async def reference_client(server: LocalServer) -> Any:
         yield client
 
 
-@pytest.fixture(autouse=True)
-def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Backoff waits are the client's business (timed in tests/core); here only outcomes count."""
-    from milady_integrations import _flow
-
-    monkeypatch.setattr(_flow, "backoff_delay", lambda attempt, **_: 0.01)
-
-
 @pytest.fixture
 def faces(node: Any, tool: Any, block: BlockHandler) -> dict[str, Any]:
     """Each face set up as in conftest.py: RETRIES retries, 1 s timeouts, a 5 MB download cap."""

@@ -44,7 +44,7 @@ async def test_the_agent_gets_images_and_answers(kind_sync_async: str, server: L
     assert result.tool_call_id == call.tool_calls[0]["id"]
     assert result.artifact["returned"] == 1 and result.artifact["urls"]
     assert result.artifact["style_preset"] == "cinematic"
-    assert "in a cinematic style" in result.artifact["text"]
+    assert "in a cinematic style" in server.requests[0]["enhancedPrompt"]
     assert result.artifact["urls"][0] in result.text
     assert isinstance(final, AIMessage) and final.text == FINAL
     assert SECRET not in dumps(messages)

@@ -24,9 +24,9 @@ STATUSES = {
     403: "Set MILADY_API_KEY",
     429: "Rate limited: retry in 30 s",
     500: "Image generation failed (HTTP 500)",
-    502: "The image service is unavailable (HTTP 502)",
-    503: "The image service is unavailable (HTTP 503)",
-    504: "The image service is unavailable (HTTP 504)",
+    502: "The service answered HTTP 502: 502 Bad Gateway. It came from a gateway in front of the service",
+    503: "The image service is unavailable (HTTP 503): Image generation service is not configured; nothing was charged",
+    504: "The service answered HTTP 504: 504 Gateway Timeout. It came from a gateway in front of the service",
 }
 
 

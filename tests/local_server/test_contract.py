@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from milady_integrations.local import LocalServer, ServerConfig
-from milady_integrations.local._prompt import enhanced_prompt
 from milady_integrations.schema import MODELS
 
 AUTH = {"error": "Authentication required. Provide a valid session or API key."}
@@ -53,9 +52,12 @@ def test_limits_are_inclusive(generate: Any) -> None:
 
 
 def test_body_that_is_not_json_is_a_500_with_the_parser_message(generate: Any) -> None:
+    # JavaScript's JSON.parse messages, as the service's outer catch answers them.
     answer = generate(raw=b"prompt=hello")
     assert answer.status_code == 500
-    assert answer.json()["error"].startswith("Expecting value")
+    assert answer.json() == {"error": "Unexpected token 'p', \"prompt=hello\" is not valid JSON"}
+    assert generate(raw=b"").json() == {"error": "Unexpected end of JSON input"}
+    assert generate(raw=b'{"prompt": "a"').json() == {"error": "Unexpected end of JSON input"}
     null = generate(raw=b"null")
     assert null.status_code == 500 and "as it is null" in null.json()["error"]
 
@@ -105,38 +107,47 @@ def test_configured_keys_refuse_others() -> None:
         assert http.get("/api/v1/credits/balance", headers={"X-API-Key": "other"}).status_code == 401
 
 
-def test_unknown_model_silently_becomes_the_default(generate: Any) -> None:
-    answer = generate({"prompt": "a", "model": "openai/gpt-5-nano"}, headers={"X-Milady-Response-Shape": "success"})
+def test_unknown_model_silently_becomes_the_default(srv: LocalServer, generate: Any) -> None:
+    answer = generate({"prompt": "a", "model": "openai/gpt-5-nano"})
     assert answer.status_code == 200
-    assert answer.json()["model"] == "google/gemini-2.5-flash-image"
+    assert srv.requests[0]["model"] == "google/gemini-2.5-flash-image"
 
 
-def test_strict_models_variant_answers_invalid_model() -> None:
-    with LocalServer(ServerConfig(strict_models=True)) as server, httpx.Client(base_url=server.base_url) as http:
-        answer = http.post("/api/v1/generate-image", json={"prompt": "a", "model": "nope"}, headers={"X-API-Key": "k"})
-        assert answer.status_code == 400
-        assert answer.json() == {"error": "Invalid model", "supportedModels": list(MODELS)}
+def test_the_other_variant_refuses_unknown_models_and_bad_bodies_its_way(key: str) -> None:
+    with (
+        LocalServer(ServerConfig(response_shape="success")) as server,
+        httpx.Client(base_url=server.base_url, headers={"X-API-Key": key}) as http,
+    ):
+        unknown = http.post("/api/v1/generate-image", json={"prompt": "a", "model": "nope"})
+        bad = http.post("/api/v1/generate-image", json={"prompt": "", "numImages": 9})
+        short = http.post("/api/v1/generate-image", json={"prompt": "a"}, headers={"X-Milady-Fault-Status": "402"})
+        down = http.post("/api/v1/generate-image", json={"prompt": "a"}, headers={"X-Milady-Fault-Status": "503"})
+        wrong_method = http.get("/api/v1/generate-image")
+    assert unknown.status_code == 400 and unknown.json() == {
+        "success": False, "error": "Unsupported image model: nope", "code": "validation_error",
+        "details": {"supportedModels": list(MODELS)},
+    }
+    assert bad.status_code == 400 and bad.json()["error"] == "Validation failed"
+    assert [i["path"] for i in bad.json()["details"]["issues"]] == [["prompt"], ["numImages"]]
+    assert short.json() == {"success": False, "error": "Insufficient credits", "required": 0.02}
+    assert down.status_code == 503
+    assert down.json()["error"] == "Image generation is temporarily unavailable. Please try again shortly."
+    assert wrong_method.status_code == 405
 
 
-def test_unknown_ratio_and_preset_put_undefined_in_the_prompt(generate: Any) -> None:
+def test_unknown_ratio_and_preset_put_undefined_in_the_prompt(srv: LocalServer, generate: Any) -> None:
     answer = generate({"prompt": "a fox", "aspectRatio": "2:1", "stylePreset": "watercolour"})
     assert answer.status_code == 200
-    assert answer.json()["images"][0]["text"] == "Generate an image: a fox undefined, undefined"
-
-
-def test_text_is_the_enhanced_prompt(generate: Any, h: Any) -> None:
-    answer = generate({"prompt": "a fox", "aspectRatio": "9:16", "stylePreset": "origami"})
-    expected = enhanced_prompt("a fox", style_preset="origami", aspect_ratio="9:16")
-    assert answer.json()["images"][0]["text"] == expected
-    i2i = generate({"prompt": "a fox", "sourceImage": h.png_data_url((10, 20, 30))})
-    assert i2i.json()["images"][0]["text"].startswith("Using the provided image as a reference, generate a new image: ")
+    assert srv.requests[0]["enhancedPrompt"] == "Generate an image: a fox undefined, undefined"
 
 
 def test_balance_endpoint(http: httpx.Client, key: str) -> None:
     answer = http.get("/api/v1/credits/balance", headers={"Authorization": f"Bearer {key}"})
     assert answer.status_code == 200 and answer.json() == {"balance": 100}
     unauthenticated = http.get("/api/v1/credits/balance")
-    assert unauthenticated.status_code == 401 and unauthenticated.json() == AUTH
+    # The shared auth helper's body, not generate-image's own.
+    assert unauthenticated.status_code == 401 and unauthenticated.json() == {
+        "success": False, "error": "Invalid or expired API key", "code": "authentication_required"}
 
 
 def test_429_has_the_services_body_and_headers(key: str) -> None:

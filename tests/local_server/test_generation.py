@@ -143,7 +143,9 @@ def test_other_response_shape(srv: LocalServer, key: str, h: Any) -> None:
         )
     body = answer.json()
     assert set(body) == {"success", "model", "images", "cost"}
-    assert body["success"] is True and body["model"] == "openai/gpt-image-2" and body["cost"] == 0.12
+    assert body["success"] is True and body["model"] == "openai/gpt-image-2"
+    assert body["cost"] == {"totalCost": 0.12, "baseTotalCost": 0.1, "platformMarkup": 0.02,
+                            "matchedEntry": {"modelId": "openai/gpt-image-2", "unit": "image", "unitPrice": 0.05}}
     for item in body["images"]:
         assert set(item) == {"image", "url", "text"}
         assert h.decode(h.data_url_bytes(item["image"])[1]).format == "WEBP"
@@ -179,4 +181,4 @@ def test_image_store_is_bounded(key: str) -> None:
         ]
         assert http.get(urls[0]).status_code == 404  # dropped, least recently used
         assert http.get(urls[-1]).status_code == 200
-        assert server.app.local.store.size <= 200_000
+        assert server.app.local.image_bytes <= 200_000

@@ -1,0 +1,111 @@
+"""Recovery from the gallery, the gallery itself, model status and prices, against the local server.
+
+The server's own counters prove the money rules: what a timed-out request made is found
+in the gallery, never paid for twice (no second generate request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from typing import Any
+
+import pytest
+
+from milady_integrations import MiladyTimeoutError
+from milady_integrations.local import LocalServer, ServerConfig
+
+
+@pytest.fixture
+def own_server() -> Any:
+    # A server of its own: gallery contents and latency faults must not meet other tests.
+    with LocalServer(ServerConfig(rate_limit=1_000_000)) as running:
+        yield running
+
+
+async def test_a_timed_out_generation_is_recovered_from_the_gallery_without_paying_twice(
+    kind_sync_async: str, own_server: LocalServer, make_twin: Any
+) -> None:
+    client = make_twin(kind_sync_async, api_key=own_server.api_key, base_url=own_server.base_url, timeout=0.5)
+    own_server.faults.update(latency=2.0)  # generated and billed at once, answered after the client gave up
+    with pytest.raises(MiladyTimeoutError) as caught:
+        await client.generate_image("a lantern in fog", num_images=2, style_preset="cinematic")
+    assert caught.value.may_have_run
+    sent = own_server.stats.generate_requests
+    own_server.faults.clear()
+    result = await client.recover(caught.value, polls=3)
+    assert result is not None and result.returned == 2 and result.requested == 2
+    assert own_server.stats.generate_requests == sent  # found, not generated again
+    for image in result.images:
+        assert (await client.read(image))[:4] == b"RIFF"
+    # Recovered once: the same images are never handed out twice.
+    assert await client.recover(caught.value, polls=1) is None
+
+
+async def test_two_identical_requests_that_timed_out_each_get_their_own_images(own_server: LocalServer) -> None:
+    from milady_integrations import AsyncMiladyClient
+
+    own_server.faults.update(latency=2.0)
+    async with AsyncMiladyClient(own_server.api_key, base_url=own_server.base_url, timeout=0.5) as client:
+        outcomes = await asyncio.gather(
+            *(client.generate_image("twin foxes", num_images=2) for _ in range(2)), return_exceptions=True
+        )
+        assert all(isinstance(o, MiladyTimeoutError) for o in outcomes)
+        own_server.faults.clear()
+        first = await client.recover(outcomes[0], polls=3)
+        second = await client.recover(outcomes[1], polls=3)
+    assert first is not None and second is not None
+    assert first.returned == second.returned == 2
+    assert not set(first.urls) & set(second.urls)
+
+
+async def test_an_error_that_cannot_have_run_has_nothing_to_recover(twin: Any, server: LocalServer) -> None:
+    server.faults.force_status(402)
+    with pytest.raises(Exception) as caught:
+        await twin.generate_image("a fox")
+    assert not getattr(caught.value, "may_have_run", True)
+    assert await twin.recover(caught.value) is None
+
+
+async def test_the_gallery_lists_past_generations_newest_first(
+    kind_sync_async: str, own_server: LocalServer, make_twin: Any
+) -> None:
+    client = make_twin(kind_sync_async, api_key=own_server.api_key, base_url=own_server.base_url)
+    await client.generate_image("first light")
+    await client.generate_image("second light", num_images=2)
+    page = await client.gallery(limit=2)
+    assert [item.prompt for item in page.items] == ["second light", "second light"]
+    assert page.has_more
+    assert all(isinstance(item.file_size, int) for item in page.items)  # a string on the wire
+    older = await client.gallery(limit=2, offset=2)
+    assert older.items[0].prompt == "first light"
+    assert (await client.read(older.items[0].image))[:4] == b"RIFF"
+
+
+async def test_model_status_says_which_models_work_and_is_cached(twin: Any, server: LocalServer) -> None:
+    statuses = await twin.model_status("google/gemini-2.5-flash-image", "bfl/flux-kontext-max")
+    assert statuses["google/gemini-2.5-flash-image"].available
+    bfl = statuses["bfl/flux-kontext-max"]
+    assert not bfl.available and "bfl provider is currently unavailable" in (bfl.reason or "")
+    asked = server.stats.requests.get("models", 0)
+    await twin.model_status("bfl/flux-kontext-max")
+    assert server.stats.requests.get("models", 0) == asked  # answered from the cache
+    note = await twin.model_note("bfl/flux-kontext-max")
+    assert note is not None and "unavailable" in note
+    assert await twin.model_note("google/gemini-2.5-flash-image") is None
+
+
+async def test_prices_come_from_the_service(twin: Any) -> None:
+    prices = await twin.price_range()
+    assert prices is not None and 0 < prices.min <= prices.max
+    estimate = await twin.estimated_price("google/gemini-3-pro-image")
+    assert estimate is not None and prices.min <= estimate <= prices.max
+
+
+async def test_generate_images_takes_num_images_and_count_still_works(twin: Any, server: LocalServer) -> None:
+    result = await twin.generate_images("many moths", num_images=6)
+    assert result.requested == 6 and result.returned == 6
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = await twin.generate_images("many moths", count=2)
+    assert old.returned == 2 and any(issubclass(w.category, DeprecationWarning) for w in caught)
