@@ -84,7 +84,9 @@ async def run_node(options: Mapping[str, Any], source_image: Any, node_id: str |
         if int(elapsed) != int(elapsed - POLL_SECONDS):  # about once a second
             progress.text(f"Milady: {waiting_line(total, options['model'], elapsed)}")
 
-    async with AsyncMiladyClient(found.api_key, base_url=found.base_url, **found.options) as client:
+    # A request that may have run is looked up in the gallery; an unavailable model is noted.
+    options = {"recover": True, "check_models": True, **found.options}
+    async with AsyncMiladyClient(found.api_key, base_url=found.base_url, **options) as client:
         result = await wait_interruptibly(
             client.generate_images(**options, source_images=sources, downscale_source=True), tick
         )

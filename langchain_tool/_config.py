@@ -67,6 +67,9 @@ class MiladySettings(BaseModel):
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "allow_unlisted_models": self.allow_unlisted_models,
+            # An agent's call that may have run is found in the gallery, never re-sent blindly.
+            "recover": True,
+            "check_models": True,
         }
 
     @property

@@ -63,7 +63,8 @@ class Settings:
     def client(self, choice: KeyChoice) -> AsyncMiladyClient:
         # One connection pool for the server's life; each call carries its own key.
         if self._client is None:
-            self._client = AsyncMiladyClient(base_url=self.base_url)
+            # Recovery first, so a call that may have run answers with its images, not an error to resend.
+            self._client = AsyncMiladyClient(base_url=self.base_url, recover=True, check_models=True)
         return self._client.with_options(api_key=choice.api_key)  # type: ignore[no-any-return]
 
 

@@ -83,6 +83,8 @@ class ClientOptions(TypedDict, total=False):
     max_download_bytes: int
     default_headers: Mapping[str, str] | None
     jitter: Callable[[], float]
+    recover: bool
+    check_models: bool
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,11 @@ class ClientConfig:
     default_headers: tuple[tuple[str, str], ...] = ()
     #: Source of the retry backoff's jitter, in [0, 1); a seam that makes waits deterministic.
     jitter: Callable[[], float] = field(default=random.random, compare=False)
+    #: When a generation may have run (a timeout, a 502/504, a catch-all 500), look for its images in
+    #: the gallery before raising, so a paid image is not lost; the result then says so.
+    recover: bool = False
+    #: Ask the service (cached for minutes) whether the model works before sending; the result notes it.
+    check_models: bool = False
 
     def __post_init__(self) -> None:
         # Normalised here, once, for the constructor and for every ``replace``.

@@ -173,7 +173,11 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending
     with service_or_local(base_url=args.base_url) as endpoint:
         if endpoint.banner:
             print(f"NOTE: {endpoint.banner}", file=err, flush=True)
-        async with AsyncMiladyClient(api_key=endpoint.api_key, base_url=endpoint.base_url) as client:
+        # recover: a request that may have run is looked up in the gallery before failing (never paid twice).
+        async with AsyncMiladyClient(api_key=endpoint.api_key, base_url=endpoint.base_url, recover=True) as client:
+            unavailable = await client.model_note(request.model)
+            if unavailable:
+                print(f"warning: {unavailable}", file=err, flush=True)
             started = time.monotonic()
             label = f"generating {plural(request.num_images, 'image')}"
             ticker = asyncio.create_task(_ticker(label, err, started))
@@ -187,6 +191,9 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending
             print(f"done in {time.monotonic() - started:.1f} s", file=err, flush=True)
             if result.partial:
                 print(f"warning: {result.partial_note}", file=err)
+            for line in result.notes:
+                if line not in request.notes:  # those were said before sending
+                    print(f"note: {line}", file=err)
             stem = f"{_slug(args.prompt)}-{time.strftime('%Y%m%d-%H%M%S')}"
             for index, data in enumerate(await client.read_images(result), start=1):
                 print(write_image(folder / f"{stem}-{index}", data), file=out, flush=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import time
 import warnings
@@ -38,8 +39,11 @@ from .errors import ImageDownloadError, InvalidRequestError, MiladyError
 from .images import decode_data_url, sniff_mime, write_image
 from .request import GenerateImageRequest, GenerateOptions, SharedOptions, check_request, warn_notes
 from .results import GalleryPage, GeneratedImage, ImageGenerationResult, ModelStatus, PriceRange, merge_results
+from .wording import recovered_note
 
 __all__ = ["AsyncMiladyClient", "MiladyClient"]
+
+logger = logging.getLogger("milady_integrations")
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 CachedT = TypeVar("CachedT")
@@ -209,6 +213,17 @@ class _ClientBase(Generic[HttpT]):
         self._pool_owner._cache[key] = (time.monotonic(), value)
         return value
 
+    @staticmethod
+    def _recovered(found: ImageGenerationResult, error: MiladyError) -> ImageGenerationResult:
+        logger.warning("%s", recovered_note(error, found.returned))
+        found.notes.append(recovered_note(error, found.returned))
+        return found
+
+    @staticmethod
+    def _noted(result: ImageGenerationResult, notes: list[str | None]) -> ImageGenerationResult:
+        result.notes[:0] = [note for note in notes if note]
+        return result
+
     def _returned(self, result: ImageGenerationResult) -> ImageGenerationResult:
         self._pool_owner._taken.update(result.urls)
         return result
@@ -247,13 +262,21 @@ class MiladyClient(_ClientBase[httpx.Client]):
         return self.send(self.build_request(prompt, **options))
 
     def send(self, request: GenerateImageRequest) -> ImageGenerationResult:
-        """Send an already checked request. A failure that may have run carries what ``recover`` needs."""
+        """Send an already checked request. A failure that may have run carries what ``recover`` needs.
+
+        With the ``recover`` option such a failure is first looked up in the gallery.
+        """
+        notes = [*request.notes, *([self.model_note(request.model)] if self._config.check_models else [])]
         sent_at = now()
         try:
-            return self._returned(run_sync(generate_flow(self._config, request), self._http))
+            result = run_sync(generate_flow(self._config, request), self._http)
         except MiladyError as error:
-            error.pending = Pending(request, sent_at)  # type: ignore[attr-defined]
-            raise
+            error.pending = Pending(request, sent_at)
+            found = self.recover(error) if self._config.recover else None
+            if found is None:
+                raise
+            result = self._recovered(found, error)
+        return self._noted(self._returned(result), notes)
 
     def recover(self, error: BaseException, *, polls: int | None = None) -> ImageGenerationResult | None:
         """What a request that may have run made, found in the gallery (already billed), or None.
@@ -399,12 +422,17 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
         return await self.send(request)
 
     async def send(self, request: GenerateImageRequest) -> ImageGenerationResult:
+        notes = [*request.notes, *([await self.model_note(request.model)] if self._config.check_models else [])]
         sent_at = now()
         try:
-            return self._returned(await run_async(generate_flow(self._config, request), self._transport()))
+            result = await run_async(generate_flow(self._config, request), self._transport())
         except MiladyError as error:
-            error.pending = Pending(request, sent_at)  # type: ignore[attr-defined]
-            raise
+            error.pending = Pending(request, sent_at)
+            found = await self.recover(error) if self._config.recover else None
+            if found is None:
+                raise
+            result = self._recovered(found, error)
+        return self._noted(self._returned(result), notes)
 
     async def recover(self, error: BaseException, *, polls: int | None = None) -> ImageGenerationResult | None:
         """What a request that may have run made, found in the gallery (see MiladyClient.recover)."""

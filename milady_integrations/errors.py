@@ -45,6 +45,9 @@ class MiladyError(Exception):
     #: blindly (look in the gallery first). A class default, set per error where it varies.
     may_have_run: bool = False
 
+    #: Set by the client on a generate failure: what ``client.recover(error)`` looks for.
+    pending: Any = None
+
     def __init__(
         self,
         message: str,

@@ -78,6 +78,8 @@ class ImageGenerationResult:
     cost: float | None = None
     request_ids: list[str] = field(default_factory=list)
     errors: list[MiladyError] = field(default_factory=list)
+    #: What a person should know besides the images (a retired or unavailable model, a recovery).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def returned(self) -> int:
@@ -114,6 +116,7 @@ class ImageGenerationResult:
             "request_ids": list(self.request_ids),
             "text": self.text,
             "errors": [str(error) for error in self.errors],
+            "notes": list(self.notes),
         }
 
 
@@ -137,6 +140,7 @@ def merge_results(parts: Sequence[ImageGenerationResult | BaseException], reques
         cost=sum(costs) if len(costs) == len(results) else None,
         request_ids=[rid for r in results for rid in r.request_ids],
         errors=[e for e in errors if isinstance(e, MiladyError)] + [e for r in results for e in r.errors],
+        notes=list(dict.fromkeys(note for r in results for note in r.notes)),
     )
 
 

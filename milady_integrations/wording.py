@@ -17,6 +17,7 @@ __all__ = [
     "model_label",
     "outcome_line",
     "plural",
+    "recovered_note",
     "source_kinds",
     "waiting_line",
 ]
@@ -77,6 +78,7 @@ def outcome_line(result: ImageGenerationResult, elapsed: float | None = None) ->
     if result.partial:
         parts.append(result.partial_note.rstrip("."))
     parts += [f"a request failed: {error}" for error in result.errors]
+    parts += [note.rstrip(".") for note in result.notes]
     return "; ".join(parts)
 
 
@@ -96,6 +98,7 @@ def agent_summary(result: ImageGenerationResult, *, style_preset: str, aspect_ra
         )
         lines.append(f"Image {number}: {where}")
     lines += [f"A request failed: {error}" for error in result.errors]
+    lines += result.notes
     if result.text:
         lines.append(f"Service text: {result.text}")
     return "\n".join(lines)
@@ -111,3 +114,9 @@ def source_kinds(allow_paths: bool) -> str:
     """What an agent's ``source_image`` argument may be."""
     kinds = "an http(s) URL of an image (for example one returned earlier), or a data:image/...;base64 URL"
     return kinds + (", or the absolute path of an image file on this machine" if allow_paths else "")
+
+
+def recovered_note(error: BaseException, found: int) -> str:
+    """What a person reads when a failed generation's images were found in the gallery."""
+    what = "timed out" if "timeout" in type(error).__name__.lower() else f"failed ({error})"
+    return f"The request {what}; found {plural(found, 'image')} it made in your gallery (already billed)."

@@ -287,7 +287,8 @@ async def run_batch(
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
         event_hooks={"response": [gate.observe]},
     )
-    client = AsyncMiladyClient(api_key=api_key, base_url=base_url, http_client=http, **dict(client_options or {}))
+    options = {"recover": True, **dict(client_options or {})}  # a line that may have run is found, not re-sent
+    client = AsyncMiladyClient(api_key=api_key, base_url=base_url, http_client=http, **options)
 
     def record(outcome: LineOutcome) -> None:
         manifest.append(outcome.record())

@@ -109,3 +109,44 @@ async def test_generate_images_takes_num_images_and_count_still_works(twin: Any,
         warnings.simplefilter("always")
         old = await twin.generate_images("many moths", count=2)
     assert old.returned == 2 and any(issubclass(w.category, DeprecationWarning) for w in caught)
+
+
+async def test_with_recover_on_a_timeout_returns_the_images_it_made(
+    kind_sync_async: str, own_server: LocalServer, make_twin: Any
+) -> None:
+    client = make_twin(
+        kind_sync_async, api_key=own_server.api_key, base_url=own_server.base_url, timeout=0.5, recover=True
+    )
+    own_server.faults.update(latency=2.0)
+    result = await client.generate_image("a kite at dawn", num_images=2)
+    assert result.returned == 2 and own_server.stats.generate_requests == 1
+    assert "timed out; found 2 images it made in your gallery (already billed)" in result.notes[-1]
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(500, "Database connection lost"), (502, None), (504, None), (500, "Gateway API key rejected")],
+    ids=["catch-all 500", "502", "504", "catch-all 401"],
+)
+async def test_a_failure_that_kept_the_charge_is_sent_once_and_its_images_found(
+    kind_sync_async: str, own_server: LocalServer, make_twin: Any, status: int, message: str | None
+) -> None:
+    client = make_twin(kind_sync_async, api_key=own_server.api_key, base_url=own_server.base_url, recover=True)
+    own_server.faults.force_status(status, message=message, ran=True)
+    result = await client.generate_image("a paid lighthouse")
+    assert own_server.stats.generate_requests == 1  # never repeated
+    assert result.returned == 1 and "found 1 image it made in your gallery" in result.notes[-1]
+
+
+async def test_the_results_note_an_unavailable_model_before_spending(
+    kind_sync_async: str, make_twin: Any, server: LocalServer
+) -> None:
+    client = make_twin(kind_sync_async, api_key=server.api_key, base_url=server.base_url, check_models=True)
+    result = await client.generate_image("a fox", model="bfl/flux-kontext-max")
+    assert any("unavailable" in note for note in result.notes)
+
+
+async def test_the_other_variant_reports_what_it_billed(twin: Any, server: LocalServer) -> None:
+    server.faults.update(response_shape="success")
+    result = await twin.generate_image("a fox", num_images=2)
+    assert result.cost is not None and abs(result.cost - 0.04) < 1e-9  # cost.totalCost, an object there
