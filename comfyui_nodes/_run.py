@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from milady_integrations import AsyncMiladyClient, GeneratedImage, MiladyError
+from milady_integrations._config import RECOVER_FOR
 from milady_integrations.request import field_problems, problems_error
 from milady_integrations.wording import outcome_line, waiting_line
 
@@ -84,9 +85,9 @@ async def run_node(options: Mapping[str, Any], source_image: Any, node_id: str |
         if int(elapsed) != int(elapsed - POLL_SECONDS):  # about once a second
             progress.text(f"Milady: {waiting_line(total, options['model'], elapsed)}")
 
-    # A request that may have run is looked up in the gallery; an unavailable model is noted.
-    options = {"recover": True, "check_models": True, **found.options}
-    async with AsyncMiladyClient(found.api_key, base_url=found.base_url, **options) as client:
+    # A request that may have run is looked up in the gallery before failing (never paid twice).
+    settings: dict[str, Any] = {"recover_for": RECOVER_FOR, **found.options}
+    async with AsyncMiladyClient(found.api_key, base_url=found.base_url, **settings) as client:
         result = await wait_interruptibly(
             client.generate_images(**options, source_images=sources, downscale_source=True), tick
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .demo import launch_demo
 
@@ -12,7 +13,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: loopback)")
     parser.add_argument("--port", type=int, default=7860)
     args = parser.parse_args(argv)
-    launch_demo(host=args.host, port=args.port)
+    try:
+        launch_demo(host=args.host, port=args.port)
+    except KeyboardInterrupt:
+        # A generation running at that moment was cut off on our side only.
+        print("Stopped. A request already sent may still finish and be billed.", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

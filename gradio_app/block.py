@@ -8,6 +8,7 @@ duplicate it) and returns them so the host can wire its own events.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,16 @@ from gradio.events import Dependency
 from gradio.utils import append_unique_suffix
 
 from milady_integrations import AsyncMiladyClient, MiladyError
+from milady_integrations._config import RECOVER_FOR
+from milady_integrations.access import (
+    KeyChoice,
+    OperatorLimits,
+    Payer,
+    caller_id,
+    fit_key_hint,
+    limits_line,
+    payer_policy,
+)
 from milady_integrations.request import FIELDS
 
 from . import _handler
@@ -28,6 +39,12 @@ __all__ = ["MiladyImageBlock", "milady_image_block"]
 
 #: Events of every block share this queue group: they spend the same account's rate limit.
 CONCURRENCY_ID = "milady-generate"
+#: What the text box says after Stop: the service has no cancel.
+STOPPED_TEXT = "Stopped. A request already sent may still finish and be billed."
+API_DESCRIPTION = (
+    "Generate 1-4 images with Milady Cloud; returns the images and the service's text. "
+    "api_key is a secret: your own Milady Cloud key, used for this one request and never stored or shown."
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,8 @@ class MiladyImageBlock:
     stop_button: gr.Button
     gallery: gr.Gallery
     text: gr.Textbox
+    #: The visitor's key (a password field), or None when the server's key pays.
+    api_key: gr.Textbox | None
     #: The Generate event: chain host steps with ``block.event.then(...)``.
     event: Dependency
     #: The API route without its slash, e.g. ``"generate"`` or ``"generate_1"``.
@@ -52,7 +71,8 @@ class MiladyImageBlock:
     @property
     def inputs(self) -> list[gr.components.Component]:
         """The inputs in the API's argument order (see ``FIELDS``)."""
-        return [self.prompt, self.model, self.aspect_ratio, self.style_preset, self.num_images, self.source_image]
+        fields = [self.prompt, self.model, self.aspect_ratio, self.style_preset, self.num_images, self.source_image]
+        return fields + ([self.api_key] if self.api_key is not None else [])
 
     @property
     def outputs(self) -> list[gr.components.Component]:
@@ -67,9 +87,25 @@ def _unique_api_name(name: str) -> str:
     return str(append_unique_suffix(name, taken))
 
 
+def _key_of(client: AsyncMiladyClient | None) -> str | None:
+    secret = client._config.api_key if client is not None else None
+    return secret.get_secret_value() if secret is not None else None
+
+
+def _visitor(request: gr.Request | None, profile: gr.OAuthProfile | None) -> str:
+    # The Hugging Face login when the Space has OAuth; else the address. On a Space every
+    # connection comes through its proxy, which names the visitor in X-Forwarded-For.
+    address = request.client.host if request is not None and request.client else None
+    forwarded = request.headers.get("x-forwarded-for") if request is not None and os.environ.get("SPACE_ID") else None
+    return caller_id(profile.username if profile else None, (forwarded or "").split(",")[0].strip() or address)
+
+
 def milady_image_block(
     client: AsyncMiladyClient | None = None,
     *,
+    pays: Payer = "server",
+    limits: OperatorLimits | None = None,
+    fallback: AsyncMiladyClient | None = None,
     name: str = "generate",
     examples: Sequence[str] | None = EXAMPLE_PROMPTS,
     concurrency_limit: int | None = 4,
@@ -83,9 +119,17 @@ def milady_image_block(
     ``name``: the API route (``/generate``); a second block gets ``/generate_1``, and
     element ids follow it (``milady-generate-prompt``, ``milady-generate_1-prompt``).
     ``concurrency_limit``: generations running at once, over all blocks of the app.
+    ``pays``: whose key pays: ``"server"`` (this process's), ``"visitor"`` (a password field;
+    the key lives in that one request only) or ``"visitor_or_server"`` (the server's within
+    ``limits`` when the visitor gives none). ``fallback``: a client (e.g. the local server)
+    for visitors without a key in ``"visitor"`` mode.
     """
     api_name = _unique_api_name(name)
-    the_client = client if client is not None else AsyncMiladyClient()
+    # Its own client looks in the gallery for what a failure that may have run made (never paid twice).
+    the_client = client if client is not None else AsyncMiladyClient(recover_for=RECOVER_FOR)
+    policy = payer_policy(
+        pays, _key_of(fallback if fallback is not None else the_client), local=fallback is not None, limits=limits
+    )
 
     def elem_id(part: str) -> str:
         return f"milady-{api_name}-{part}"
@@ -106,19 +150,19 @@ def milady_image_block(
                 info=FIELDS["model"].description,
                 elem_id=elem_id("model"),
             )
-            with gr.Row():
-                aspect_ratio = gr.Dropdown(
-                    choices("aspect_ratio"),
-                    value=FIELDS["aspect_ratio"].default,
-                    label=FIELDS["aspect_ratio"].label,
-                    elem_id=elem_id("aspect_ratio"),
-                )
-                style_preset = gr.Dropdown(
-                    choices("style_preset"),
-                    value=FIELDS["style_preset"].default,
-                    label=FIELDS["style_preset"].label,
-                    elem_id=elem_id("style_preset"),
-                )
+            # One per line: a style's label is too long to show whole beside another dropdown.
+            aspect_ratio = gr.Dropdown(
+                choices("aspect_ratio"),
+                value=FIELDS["aspect_ratio"].default,
+                label=FIELDS["aspect_ratio"].label,
+                elem_id=elem_id("aspect_ratio"),
+            )
+            style_preset = gr.Dropdown(
+                choices("style_preset"),
+                value=FIELDS["style_preset"].default,
+                label=FIELDS["style_preset"].label,
+                elem_id=elem_id("style_preset"),
+            )
             num_images = gr.Slider(
                 FIELDS["num_images"].minimum or 1,
                 FIELDS["num_images"].maximum or 1,
@@ -136,6 +180,15 @@ def milady_image_block(
                     label=FIELDS["source_image"].label,
                     height=220,
                     elem_id=elem_id("source_image"),
+                )
+            api_key = None
+            if pays != "server":
+                api_key = gr.Textbox(
+                    label="Your Milady Cloud key" + (" (optional)" if policy.operator_key else ""),
+                    info=limits_line(policy.limits) if policy.limits else "Used for your requests only; never stored.",
+                    type="password",
+                    max_lines=1,
+                    elem_id=elem_id("api_key"),
                 )
             with gr.Row():
                 generate_button = gr.Button("Generate", variant="primary", elem_id=elem_id("generate"))
@@ -166,13 +219,19 @@ def milady_image_block(
     # Where Gradio keeps uploads: the only files a source image may come from.
     uploads = source_image.GRADIO_CACHE
 
-    def validate(
-        prompt: Any, model: Any, aspect_ratio: Any, style_preset: Any, num_images: Any, source_image: Any = None
-    ) -> list[dict[str, Any]]:
+    field_inputs = [prompt, model, aspect_ratio, style_preset, num_images, source_image]
+
+    def validate(*values: Any) -> list[dict[str, Any]]:
         # Runs before the queue: bad input never waits in line or reaches the service.
-        values = dict(zip(FIELDS, (prompt, model, aspect_ratio, style_preset, num_images, source_image), strict=True))
-        errors = _handler.field_errors(values, uploads=uploads)
-        return [gr.validate(field not in errors, errors.get(field, "")) for field in FIELDS]
+        errors = _handler.field_errors(dict(zip(FIELDS, values, strict=False)), uploads=uploads)
+        checks = [gr.validate(field not in errors, errors.get(field, "")) for field in FIELDS]
+        # One check per input: the key (or its empty place) needs none.
+        return checks + [gr.validate(True, "")] * (len(values) - len(FIELDS))
+
+    def client_for(choice: KeyChoice) -> AsyncMiladyClient:
+        if choice.source == "caller":
+            return the_client.with_options(api_key=choice.api_key)  # type: ignore[no-any-return]
+        return fallback if choice.source == "local" and fallback is not None else the_client
 
     async def generate(
         prompt: Any,
@@ -181,35 +240,66 @@ def milady_image_block(
         style_preset: Any,
         num_images: Any,
         source_image: Any = None,
+        api_key: Any = None,
+        request: gr.Request = None,  # type: ignore[assignment]  # Gradio fills these three
+        profile: gr.OAuthProfile | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
     ) -> tuple[list[str], str]:
         """Generate 1-4 images with Milady Cloud. Returns the images and the service's text."""
         values = dict(zip(FIELDS, (prompt, model, aspect_ratio, style_preset, num_images, source_image), strict=True))
+        own_key = api_key if isinstance(api_key, str) else None
+        choice: KeyChoice | None = None
         try:
             # Reading and shrinking a source image takes a while: off the event loop.
-            request = await asyncio.to_thread(_handler.build_request, the_client, values, uploads=uploads)
-            paths, result = await _handler.generate(the_client, request, folder=gallery.GRADIO_CACHE, progress=progress)
+            checked = await asyncio.to_thread(_handler.build_request, the_client, values, uploads=uploads)
+            visitor = None if pays == "server" else _visitor(request, profile)
+            choice = policy.choose(own_key, caller=visitor, images=checked.num_images)
+            paths, result = await _handler.generate(
+                client_for(choice), checked, folder=gallery.GRADIO_CACHE, progress=progress
+            )
+            choice.reservation.settle(result.returned)
         except MiladyError as err:
+            fit_key_hint(err, policy.how, lent=choice.lent if choice else False)
+            if choice is not None:
+                choice.reservation.settle_error(err)
             raise to_gradio_error(err) from err
+        except asyncio.CancelledError:
+            if choice is not None:  # Stop: the service has no cancel, so it may be billed
+                choice.reservation.settle(choice.reservation.images)
+            raise
         if result.partial:
             gr.Warning(result.partial_note)
         return paths, result.text
 
-    event = generate_button.click(
-        generate,
-        inputs=[prompt, model, aspect_ratio, style_preset, num_images, source_image],
-        outputs=[gallery, text],
-        api_name=api_name,
-        validator=validate,
+    common: dict[str, Any] = {
+        "outputs": [gallery, text],
+        "validator": validate,
         # Raw values reach the core's validators, so every message names field, value and range.
-        preprocess=False,
-        concurrency_limit=concurrency_limit,
-        concurrency_id=CONCURRENCY_ID,
-        show_progress="full",
-        show_progress_on=[gallery],
-    )
+        "preprocess": False,
+        "concurrency_limit": concurrency_limit,
+        "concurrency_id": CONCURRENCY_ID,
+        "show_progress": "full",
+        "show_progress_on": [gallery],
+    }
+    if api_key is None:
+        # No key field: a server-side None in its place (not part of the API).
+        inputs = [*field_inputs, gr.State(None)]
+        event = generate_button.click(generate, inputs=inputs, api_name=api_name, **common)
+    else:
+        # The browser keeps the inputs of public events in its run history (localStorage):
+        # the page's own event is private so a key never lands there; programs call its
+        # public twin, on a button no page shows.
+        inputs = [*field_inputs, api_key]
+        event = generate_button.click(
+            generate, inputs=inputs, api_name=f"{api_name}_page", api_visibility="private", **common
+        )
+        gr.Button(visible=False, elem_id=elem_id("api")).click(
+            generate, inputs=inputs, api_name=api_name, api_description=API_DESCRIPTION, **common
+        )
+    # After a failure the last run's images and text would sit beside the error as if current.
+    event.failure(lambda: ([], ""), outputs=[gallery, text], api_visibility="private", show_progress="hidden")
     # Cancelling the task cancels the awaited HTTP request with it.
-    stop_button.click(None, cancels=[event], api_visibility="private")
+    stop_button.click(lambda: ([], STOPPED_TEXT), outputs=[gallery, text], cancels=[event], api_visibility="private")
 
     return MiladyImageBlock(
         prompt=prompt,
@@ -222,6 +312,7 @@ def milady_image_block(
         stop_button=stop_button,
         gallery=gallery,
         text=text,
+        api_key=api_key,
         event=event,
         api_name=api_name,
     )

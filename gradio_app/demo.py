@@ -8,7 +8,9 @@ are drawn locally, not by a model.
 from __future__ import annotations
 
 import html
+import os
 import sys
+import time
 import weakref
 from contextlib import ExitStack
 from typing import Any
@@ -16,6 +18,9 @@ from typing import Any
 import gradio as gr
 
 from milady_integrations import AsyncMiladyClient
+from milady_integrations._config import RECOVER_FOR
+from milady_integrations.access import OperatorLimits, Payer
+from milady_integrations.local import LocalServer
 from milady_integrations.offline import Endpoint, service_or_local
 
 from .block import milady_image_block
@@ -24,9 +29,16 @@ __all__ = ["BANNER_ELEM_ID", "close_demo", "create_demo", "demo_endpoint", "laun
 
 BANNER_ELEM_ID = "milady-local-banner"
 TITLE = "Milady image generation"
+#: Said when visitors without a key of their own are served by the local server.
+VISITOR_BANNER = (
+    "Without a Milady Cloud key of your own, images are drawn locally by the built-in "
+    "Milady-compatible server, not by a model. Enter your key to use Milady Cloud."
+)
+# The page's own font at its regular weight: Gradio ships its semi-bold face as a small
+# subset, so semi-bold text falls back to another font glyph by glyph.
 _BANNER_HTML = (
     '<div role="status" style="padding:10px 14px;border-radius:8px;border:1px solid #f59e0b;'
-    'background:#fffbeb;color:#78350f;font-weight:600">⚠️ {text}</div>'
+    'background:#fffbeb;color:#78350f;font-weight:400;font-family:var(--font)">⚠️ {text}</div>'
 )
 
 # What each demo keeps alive (the local server); released by close_demo() or when collected.
@@ -39,21 +51,37 @@ def create_demo(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
+    pays: Payer = "server",
+    limits: OperatorLimits | None = None,
 ) -> gr.Blocks:
-    """Build the app. Without ``client``, ``api_key`` or environment settings, the local server serves it."""
+    """Build the app. Without ``client``, ``api_key`` or environment settings, the local server serves it.
+
+    With ``pays="visitor"`` (or no key of the server's to lend), visitors who give no key
+    are served by the local server, and the page says so.
+    """
     stack = ExitStack()
     endpoint: Endpoint | None = None
-    if client is None:
+    fallback: AsyncMiladyClient | None = None
+    if pays != "server":
+        client = client or AsyncMiladyClient(api_key=api_key, base_url=base_url, recover_for=RECOVER_FOR)
+        if pays == "visitor" or not client.has_api_key:
+            server = stack.enter_context(LocalServer())
+            fallback = AsyncMiladyClient(api_key=server.api_key, base_url=server.base_url)
+            endpoint = Endpoint(server.api_key, server.base_url, local=True)
+    elif client is None:
         endpoint = stack.enter_context(service_or_local(api_key=api_key, base_url=base_url))
-        client = AsyncMiladyClient(api_key=endpoint.api_key, base_url=endpoint.base_url)
-    banner = endpoint.banner if endpoint is not None else None
+        client = AsyncMiladyClient(api_key=endpoint.api_key, base_url=endpoint.base_url, recover_for=RECOVER_FOR)
+    banner = (VISITOR_BANNER if fallback else endpoint.banner) if endpoint is not None else None
     try:
         with gr.Blocks(title=TITLE) as demo:
             gr.Markdown(f"# {TITLE}")
             if banner:
                 # HTML, not Markdown: the variable names' underscores must not turn into italics.
                 gr.HTML(_BANNER_HTML.format(text=html.escape(banner)), elem_id=BANNER_ELEM_ID)
-            milady_image_block(client)
+            if pays != "server" and os.environ.get("OAUTH_CLIENT_ID"):
+                # A Space with `hf_oauth: true`: signed-in visitors are counted by login, not address.
+                gr.LoginButton()
+            milady_image_block(client, pays=pays, limits=limits, fallback=fallback)
     except BaseException:
         stack.close()
         raise
@@ -79,13 +107,20 @@ def close_demo(demo: gr.Blocks) -> None:
 
 
 def launch_demo(host: str = "127.0.0.1", port: int = 7860, share: bool = False, **launch_kwargs: Any) -> None:
-    """Build and serve the demo until interrupted (Ctrl+C); loopback only by default."""
+    """Build and serve the demo until interrupted; loopback only by default.
+
+    Ctrl+C closes it and raises KeyboardInterrupt (no traceback printed here), so a
+    command line can end with its own exit status.
+    """
     demo = create_demo()
     endpoint = demo_endpoint(demo)
     if endpoint is not None and endpoint.banner:
         # Said in the terminal too: whoever launched it may never look at the page's banner.
         print(f"NOTE: {endpoint.banner}", file=sys.stderr, flush=True)
     try:
-        demo.launch(server_name=host, server_port=port, share=share, **launch_kwargs)
+        # Our own wait, not Gradio's: its wait swallows Ctrl+C and returns as if all went well.
+        demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=True, **launch_kwargs)
+        while demo.is_running:
+            time.sleep(0.2)
     finally:
         close_demo(demo)

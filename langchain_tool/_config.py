@@ -17,6 +17,7 @@ from milady_integrations import (
     MiladyClient,
     MiladyError,
 )
+from milady_integrations._config import RECOVER_FOR
 from milady_integrations.access import RUN_CONFIG_KEY, KeyChoice, KeyPolicy, fit_key_hint
 
 from ._clients import ClientPool
@@ -68,7 +69,7 @@ class MiladySettings(BaseModel):
             "max_retries": self.max_retries,
             "allow_unlisted_models": self.allow_unlisted_models,
             # An agent's call that may have run is found in the gallery, never re-sent blindly.
-            "recover": True,
+            "recover_for": RECOVER_FOR,
             "check_models": True,
         }
 

@@ -16,8 +16,7 @@ OFFLINE_NOTE = (
     "working when this MCP server stops, so the images themselves are included below."
 )
 NOT_RESENT = (
-    "Do not send this request again: it may have run and been billed. Check the account's gallery "
-    "for its images first."
+    "Do not send this request again: it may have run and been billed. Check the account's gallery for its images first."
 )
 
 
@@ -34,8 +33,7 @@ def generation_result(
     text += f"\n{OFFLINE_NOTE}" if offline else ""
     content: list[ContentBlock] = [TextContent(type="text", text=text)]
     content += [
-        ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mime_type=mime)
-        for data, mime in images
+        ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mime_type=mime) for data, mime in images
     ]
     structured = {**request, **result.to_dict(), "offline": offline, "billed_to": key_source}
     return CallToolResult(content=content, structured_content=structured)

@@ -6,6 +6,7 @@ import logging
 import sys
 from typing import TextIO
 
+from milady_integrations._config import RECOVER_FOR
 from milady_integrations.access import KeyPolicy, OperatorLimits
 from milady_integrations.offline import service_or_local
 
@@ -22,6 +23,7 @@ def run(
     app_images_per_hour: int = 200,
     urls_only: bool = False,
     max_image_chars: int = DEFAULT_MAX_IMAGE_CHARS,
+    recover_for: float = RECOVER_FOR,
     err: TextIO | None = None,
 ) -> None:
     """Serve until stopped. With no key and no service URL, on an in-process local server."""
@@ -39,7 +41,12 @@ def run(
             how="header" if http else "environment",
         )
         settings = Settings(
-            policy, endpoint.base_url, remote=http, urls_only=urls_only, max_image_chars=max_image_chars
+            policy,
+            endpoint.base_url,
+            remote=http,
+            urls_only=urls_only,
+            max_image_chars=max_image_chars,
+            recover_for=recover_for,
         )
         server = build_server(settings)
         if not http:

@@ -14,6 +14,7 @@ from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from milady_integrations import AsyncMiladyClient, MiladyError, __version__
+from milady_integrations._config import RECOVER_FOR
 from milady_integrations.access import KeyChoice, KeyPolicy, fit_key_hint
 from milady_integrations.catalogue import (
     ASPECT_RATIO_DESCRIPTIONS,
@@ -54,6 +55,8 @@ class Settings:
     remote: bool = False
     urls_only: bool = False
     max_image_chars: int = DEFAULT_MAX_IMAGE_CHARS
+    #: Seconds to look in the gallery for what a call that may have run made, before answering an error.
+    recover_for: float = RECOVER_FOR
     _client: AsyncMiladyClient | None = field(default=None, repr=False)
 
     @property
@@ -64,8 +67,14 @@ class Settings:
         # One connection pool for the server's life; each call carries its own key.
         if self._client is None:
             # Recovery first, so a call that may have run answers with its images, not an error to resend.
-            self._client = AsyncMiladyClient(base_url=self.base_url, recover=True, check_models=True)
+            self._client = AsyncMiladyClient(base_url=self.base_url, recover_for=self.recover_for, check_models=True)
         return self._client.with_options(api_key=choice.api_key)  # type: ignore[no-any-return]
+
+    def client_without_key(self) -> AsyncMiladyClient:
+        """For the routes that need no key (model status, prices)."""
+        if self._client is None:
+            self._client = AsyncMiladyClient(base_url=self.base_url, recover_for=self.recover_for, check_models=True)
+        return self._client
 
 
 def _describe(settings: Settings, text: str) -> str:
@@ -217,14 +226,65 @@ def build_server(settings: Settings) -> MCPServer:
         annotations=ToolAnnotations(title="Image models", read_only_hint=True, open_world_hint=False),
     )
     async def list_models() -> CallToolResult:
-        # LIVE STATUS: availability (client.model_status(...)) and prices (client.price_range())
-        # join each entry here once the client offers them.
+        client = settings.client_without_key()
+        try:  # live status and prices are advice: the known list stands without them
+            statuses = await client.model_status(*MODEL_INFO)
+            prices = await client.price_range()
+        except MiladyError:
+            statuses, prices = {}, None
         models = [
-            {"id": m, "provider": i.provider, "speed": i.speed, "best_for": i.best_for, "default": m == DEFAULT_MODEL}
+            {
+                "id": m,
+                "provider": i.provider,
+                "speed": i.speed,
+                "best_for": i.best_for,
+                "default": m == DEFAULT_MODEL,
+                "available": statuses[m].available if m in statuses else None,
+                "reason": statuses[m].reason if m in statuses else None,
+            }
             for m, i in MODEL_INFO.items()
         ]
-        lines = [f"{m}: {i.provider}, {i.speed.lower()}, {i.best_for}" for m, i in MODEL_INFO.items()]
-        return text_result("\n".join(lines), {"models": models, "aspect_ratios": ASPECT_RATIO_DESCRIPTIONS})
+        lines = [
+            f"{m['id']}: {m['provider']}, {str(m['speed']).lower()}, {m['best_for']}"
+            + ("" if m["available"] is not False else f" (unavailable now: {m['reason']})")
+            for m in models
+        ]
+        if prices is not None:
+            lines.append(f"One image costs {prices.min:g} to {prices.max:g} credits, by model.")
+        price_data = None if prices is None else {"min": prices.min, "max": prices.max}
+        data = {"models": models, "price_range": price_data, "aspect_ratios": ASPECT_RATIO_DESCRIPTIONS}
+        return text_result("\n".join(lines), data)
 
-    # GALLERY: a `gallery` tool (recent generations) joins here once the client offers client.gallery(...).
+    @server.tool(
+        description=_describe(
+            settings,
+            "Recent generations of this account, newest first: prompt, model, time and URL. Use it to find "
+            "what a call that failed or was cancelled may still have made, instead of paying for it again.",
+        ),
+        annotations=ToolAnnotations(title="Gallery", read_only_hint=True, open_world_hint=True),
+    )
+    async def gallery(
+        ctx: Context,
+        limit: Annotated[int, Field(ge=1, le=100, description="How many, newest first.")] = 10,
+        offset: Annotated[int, Field(ge=0, description="How many of the newest to skip.")] = 0,
+    ) -> CallToolResult:
+        choice: KeyChoice | None = None
+        try:
+            choice = _choose(settings, ctx, 0)
+            page = await settings.client(choice).gallery(limit=limit, offset=offset)
+        except MiladyError as error:
+            return _failed(settings, error, choice)
+        items = [
+            {
+                "id": i.id,
+                "prompt": i.prompt,
+                "model": i.model,
+                "url": i.url,
+                "created_at": i.created_at.isoformat() if i.created_at else None,
+            }
+            for i in page.items
+        ]
+        lines = [f"{item['created_at']}  {item['model']}  {item['prompt']!r:.80}  {item['url']}" for item in items]
+        return text_result("\n".join(lines) or "No generations yet.", {"items": items, "has_more": page.has_more})
+
     return server

@@ -49,7 +49,12 @@ class RecoveryPolicy:
 
     polls: int = 10
     every: float = 3.0
-    skew: timedelta = timedelta(minutes=2)
+    skew: timedelta = timedelta(seconds=30)
+
+    @classmethod
+    def lasting(cls, seconds: float) -> RecoveryPolicy:
+        """Looks every 3 s (once when shorter) for about ``seconds``."""
+        return cls(polls=max(1, round(seconds / 3.0) + 1))
 
 
 def gallery_flow(config: ClientConfig, *, limit: int, offset: int) -> Flow[GalleryPage]:

@@ -38,6 +38,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(200.0, connect=10.0, pool=30.0)
 DEFAULT_DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_RETRY_WAIT = 60.0
+#: How long the faces look in the gallery for what a failure that may have run made.
+RECOVER_FOR = 30.0
 DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
 
 
@@ -83,7 +85,7 @@ class ClientOptions(TypedDict, total=False):
     max_download_bytes: int
     default_headers: Mapping[str, str] | None
     jitter: Callable[[], float]
-    recover: bool
+    recover_for: float
     check_models: bool
 
 
@@ -109,9 +111,9 @@ class ClientConfig:
     default_headers: tuple[tuple[str, str], ...] = ()
     #: Source of the retry backoff's jitter, in [0, 1); a seam that makes waits deterministic.
     jitter: Callable[[], float] = field(default=random.random, compare=False)
-    #: When a generation may have run (a timeout, a 502/504, a catch-all 500), look for its images in
-    #: the gallery before raising, so a paid image is not lost; the result then says so.
-    recover: bool = False
+    #: Seconds to look in the gallery for what a generation that may have run made (a timeout, a
+    #: 502/504, a catch-all 500) before raising, so a paid image is not lost; 0 raises at once.
+    recover_for: float = 0.0
     #: Ask the service (cached for minutes) whether the model works before sending; the result notes it.
     check_models: bool = False
 

@@ -37,13 +37,21 @@ __all__ = [
     "KeySource",
     "OperatorLimitError",
     "OperatorLimits",
+    "Payer",
     "Reservation",
+    "caller_id",
     "fit_key_hint",
+    "limits_line",
+    "payer_policy",
 ]
 
 HOUR = 3600.0
 #: Where a LangChain run carries its own key: ``config["configurable"][RUN_CONFIG_KEY]``.
 RUN_CONFIG_KEY = "milady_api_key"
+
+#: Whose key pays on a page open to visitors: the operator's, the visitor's own, or the
+#: visitor's when given and else the operator's within :class:`OperatorLimits`.
+Payer = Literal["server", "visitor", "visitor_or_server"]
 
 #: Where the key of a call came from.
 KeySource = Literal["caller", "operator", "local"]
@@ -236,3 +244,45 @@ class KeyPolicy:
             error.hint = "To go on now: " + _lower_first(KEY_HINTS[self.how])
             raise
         return KeyChoice(Secret(self.operator_key), source, hold, lent=True)
+
+
+def payer_policy(
+    payer: Payer,
+    operator_key: str | None,
+    *,
+    local: bool = False,
+    limits: OperatorLimits | None = None,
+    how: KeyHow | None = None,
+) -> KeyPolicy:
+    """The :class:`KeyPolicy` for an operator's choice of whose key pays.
+
+    ``"visitor"`` never lends the operator's key (a ``local`` key, drawing offline for
+    free, may still serve visitors without one); ``"visitor_or_server"`` lends it within
+    ``limits`` (defaults when None). With ``"server"`` the face asks as the operator
+    (``caller=None``): visitors have no key of their own to give, and a missing or refused
+    key is the operator's to fix (``how`` defaults to "environment" then, else "form").
+    """
+    lend = payer == "visitor_or_server"
+    return KeyPolicy(
+        operator_key if (payer != "visitor" or local) else None,
+        local=local,
+        serve_others=lend,
+        limits=(limits or OperatorLimits()) if lend else None,
+        how=how or ("environment" if payer == "server" else "form"),
+    )
+
+
+def caller_id(login: str | None = None, address: str | None = None) -> str:
+    """Who a caller is, for the limits: its login when it has one, else its network address."""
+    if login:
+        return f"login {login}"
+    return f"address {address or 'unknown'}"
+
+
+def limits_line(limits: OperatorLimits) -> str:
+    """What a visitor without a key of its own may use of the operator's key, in one line."""
+    per = _wait_words(limits.window) if limits.window != HOUR else "hour"
+    return (
+        f"Without a key of your own, this app's key pays: at most {limits.per_caller} images per visitor "
+        f"and {limits.per_app} for everyone together per {per}."
+    )

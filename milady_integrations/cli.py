@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ._config import RECOVER_FOR
 from ._version import __version__
+from .catalogue import MODEL_INFO, MODELS
 from .client import AsyncMiladyClient
 from .errors import (
     AuthenticationError,
@@ -174,7 +176,7 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending
         if endpoint.banner:
             print(f"NOTE: {endpoint.banner}", file=err, flush=True)
         # recover: a request that may have run is looked up in the gallery before failing (never paid twice).
-        async with AsyncMiladyClient(api_key=endpoint.api_key, base_url=endpoint.base_url, recover=True) as client:
+        async with AsyncMiladyClient(endpoint.api_key, base_url=endpoint.base_url, recover_for=RECOVER_FOR) as client:
             # Without a key, send() says so before any request: ask nothing of the service first.
             unavailable = await client.model_note(request.model) if endpoint.api_key else None
             if unavailable:
@@ -293,8 +295,10 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ValueError:
         loopback = False
     if not keys and not args.allow_any_key and not loopback:
-        print(f"error: refusing to serve {args.host} to others with no key: add --api-key KEY "
-              "(or --allow-any-key)", file=err)
+        print(
+            f"error: refusing to serve {args.host} to others with no key: add --api-key KEY (or --allow-any-key)",
+            file=err,
+        )
         return 2
     config = ServerConfig(
         api_keys=keys or None,
@@ -308,8 +312,12 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     which = f"only the {len(keys)} key(s) given with --api-key" if keys else "any key (no --api-key given)"
 
     def ready() -> None:
-        print(f"Milady-compatible local server on {url}\n  export MILADY_BASE_URL={url} MILADY_API_KEY={key}\n"
-              f"  accepts {which}\n  images are drawn locally, not by a model", file=out, flush=True)
+        print(
+            f"Milady-compatible local server on {url}\n  export MILADY_BASE_URL={url} MILADY_API_KEY={key}\n"
+            f"  accepts {which}\n  images are drawn locally, not by a model",
+            file=out,
+            flush=True,
+        )
 
     try:
         serve(host=args.host, port=args.port, config=config, ready=ready)
@@ -317,6 +325,27 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         reason = f"port {args.port} is in use: choose another with --port" if exc.errno == errno.EADDRINUSE else exc
         print(f"error: {reason}", file=err)
         return 1
+    return 0
+
+
+async def _models(args: argparse.Namespace, out: TextIO) -> int:
+    """``milady models``: the known models, what each is for, and what the service says of them now."""
+    with service_or_local(base_url=args.base_url) as endpoint:
+        async with AsyncMiladyClient(endpoint.api_key, base_url=endpoint.base_url) as client:
+            statuses = await client.model_status(*MODELS)
+            prices = await client.price_range()
+            estimates = {m: await client.estimated_price(m) if client.has_api_key else None for m in MODELS}
+    for model, info in MODEL_INFO.items():
+        status = statuses.get(model)
+        state = (
+            "available" if status is None or status.available else f"unavailable: {status.reason or 'no reason given'}"
+        )
+        price = f"~{estimates[model]:g} credits/image (estimate)" if estimates[model] is not None else ""
+        print(f"{model}  {info.provider}, {info.speed.lower()}, {info.best_for}  [{state}]  {price}".rstrip(), file=out)
+    if prices is not None:
+        print(f"one image costs {prices.min:g} to {prices.max:g} credits, by model", file=out)
+    if endpoint.local:
+        print("(the built-in local server answered: its prices and status are illustrative)", file=out)
     return 0
 
 
@@ -366,6 +395,7 @@ def _mcp(args: argparse.Namespace, err: TextIO) -> int:
         app_images_per_hour=args.app_images_per_hour,
         urls_only=args.urls_only,
         max_image_chars=args.max_image_chars,
+        recover_for=args.recover_for,
     )
     return 0
 
@@ -411,8 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     bat = commands.add_parser(
         "batch",
         help="generate one request per line of a JSONL file, resumably",
-        description="Each line: {\"prompt\": ..., \"model\"?, \"aspect_ratio\"?, \"style_preset\"?, "
-        "\"num_images\"?, \"source_image\"? (a path, relative to the file), \"id\"?}. Every line is checked "
+        description='Each line: {"prompt": ..., "model"?, "aspect_ratio"?, "style_preset"?, '
+        '"num_images"?, "source_image"? (a path, relative to the file), "id"?}. Every line is checked '
         "before anything is sent. DIR/manifest.jsonl records each finished line; running again skips them.",
     )
     bat.add_argument("prompts", help="the JSONL file")
@@ -420,6 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("--concurrency", type=_concurrency, default=4, help="requests at once, at most (default 4)")
     bat.add_argument("--allow-unlisted-model", action="store_true", help="send model ids this version does not know")
     bat.add_argument("--base-url", default=None, help="service URL (default: MILADY_BASE_URL or Milady Cloud)")
+
+    models = commands.add_parser("models", help="list the image models, their status now and their prices")
+    models.add_argument("--base-url", default=None, help="service URL (default: MILADY_BASE_URL or Milady Cloud)")
 
     demo = commands.add_parser("demo", help="launch the Gradio demo (local server when no key)")
     demo.add_argument("--host", default="127.0.0.1", help=HOST_HELP)
@@ -447,6 +480,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=700_000,
         help="base64 characters of image content per result, all images together (images are shrunk to fit)",
+    )
+    mcp.add_argument(
+        "--recover-for",
+        type=float,
+        default=RECOVER_FOR,
+        help=f"seconds to look in the gallery for what a call that may have run made (default {RECOVER_FOR:g})",
     )
     return parser
 
@@ -477,6 +516,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             return _serve(args, out, err)
         if args.command == "batch":
             return asyncio.run(_batch(args, out, err))
+        if args.command == "models":
+            return asyncio.run(_models(args, out))
         if args.command == "mcp":
             return _mcp(args, err)
         return _demo(args, err)

@@ -49,6 +49,9 @@ HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 CachedT = TypeVar("CachedT")
 
 _LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+#: Image URLs any client of this process already handed out: recovery never returns them as another
+#: request's images (faces make a client per run, so a per-client record would not do).
+_HANDED_OUT: set[str] = set()
 #: How long the service's model status and prices are trusted before asking again.
 CACHE_SECONDS = 300.0
 
@@ -146,8 +149,6 @@ class _ClientBase(Generic[HttpT]):
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else self._new_http()
         self._pool_owner = self
-        #: URLs this client (and its copies) already handed out: recovery never returns them twice.
-        self._taken: set[str] = set()
         self._cache: dict[str, tuple[float, Any]] = {}
 
     def _new_http(self) -> HttpT:
@@ -225,7 +226,7 @@ class _ClientBase(Generic[HttpT]):
         return result
 
     def _returned(self, result: ImageGenerationResult) -> ImageGenerationResult:
-        self._pool_owner._taken.update(result.urls)
+        _HANDED_OUT.update(result.urls)
         return result
 
     def _recovery(self, error: BaseException, polls: int | None) -> Any:
@@ -234,7 +235,7 @@ class _ClientBase(Generic[HttpT]):
         if not isinstance(pending, Pending) or not getattr(error, "may_have_run", False):
             return None
         policy = RecoveryPolicy() if polls is None else RecoveryPolicy(polls=polls)
-        return recover_flow(self._config, pending, self._pool_owner._taken, policy)
+        return recover_flow(self._config, pending, _HANDED_OUT, policy)
 
     def _status_note(self, model: str, statuses: dict[str, ModelStatus]) -> str | None:
         status = statuses.get(model)
@@ -272,11 +273,15 @@ class MiladyClient(_ClientBase[httpx.Client]):
             result = run_sync(generate_flow(self._config, request), self._http)
         except MiladyError as error:
             error.pending = Pending(request, sent_at)
-            found = self.recover(error) if self._config.recover else None
+            found = self._recover_for(error)
             if found is None:
                 raise
             result = self._recovered(found, error)
         return self._noted(self._returned(result), notes)
+
+    def _recover_for(self, error: BaseException) -> ImageGenerationResult | None:
+        seconds = self._config.recover_for
+        return self.recover(error, polls=RecoveryPolicy.lasting(seconds).polls) if seconds > 0 else None
 
     def recover(self, error: BaseException, *, polls: int | None = None) -> ImageGenerationResult | None:
         """What a request that may have run made, found in the gallery (already billed), or None.
@@ -428,11 +433,15 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
             result = await run_async(generate_flow(self._config, request), self._transport())
         except MiladyError as error:
             error.pending = Pending(request, sent_at)
-            found = await self.recover(error) if self._config.recover else None
+            found = await self._recover_for(error)
             if found is None:
                 raise
             result = self._recovered(found, error)
         return self._noted(self._returned(result), notes)
+
+    async def _recover_for(self, error: BaseException) -> ImageGenerationResult | None:
+        seconds = self._config.recover_for
+        return await self.recover(error, polls=RecoveryPolicy.lasting(seconds).polls) if seconds > 0 else None
 
     async def recover(self, error: BaseException, *, polls: int | None = None) -> ImageGenerationResult | None:
         """What a request that may have run made, found in the gallery (see MiladyClient.recover)."""

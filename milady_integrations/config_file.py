@@ -26,7 +26,7 @@ CONFIG_ENV = "MILADY_CONFIG"
 _EXAMPLE = f'{{"api_key": "...", "base_url": "{DEFAULT_BASE_URL}"}}'
 _TEXT_KEYS = ("api_key", "base_url")
 #: Client options a file may set (numbers only: what an artist would tune).
-_OPTION_KEYS = ("timeout", "download_timeout", "max_retries", "max_retry_wait", "max_download_bytes")
+_OPTION_KEYS = ("timeout", "download_timeout", "max_retries", "max_retry_wait", "max_download_bytes", "recover_for")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from .._config import RECOVER_FOR
 from ..client import AsyncMiladyClient
 from ..errors import (
     AuthenticationError,
@@ -287,7 +288,8 @@ async def run_batch(
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
         event_hooks={"response": [gate.observe]},
     )
-    options = {"recover": True, **dict(client_options or {})}  # a line that may have run is found, not re-sent
+    # A line that may have run is found in the gallery, not sent again.
+    options = {"recover_for": RECOVER_FOR, **dict(client_options or {})}
     client = AsyncMiladyClient(api_key=api_key, base_url=base_url, http_client=http, **options)
 
     def record(outcome: LineOutcome) -> None:

@@ -115,7 +115,7 @@ async def test_with_recover_on_a_timeout_returns_the_images_it_made(
     kind_sync_async: str, own_server: LocalServer, make_twin: Any
 ) -> None:
     client = make_twin(
-        kind_sync_async, api_key=own_server.api_key, base_url=own_server.base_url, timeout=0.5, recover=True
+        kind_sync_async, api_key=own_server.api_key, base_url=own_server.base_url, timeout=0.5, recover_for=3
     )
     own_server.faults.update(latency=2.0)
     result = await client.generate_image("a kite at dawn", num_images=2)
@@ -131,7 +131,7 @@ async def test_with_recover_on_a_timeout_returns_the_images_it_made(
 async def test_a_failure_that_kept_the_charge_is_sent_once_and_its_images_found(
     kind_sync_async: str, own_server: LocalServer, make_twin: Any, status: int, message: str | None
 ) -> None:
-    client = make_twin(kind_sync_async, api_key=own_server.api_key, base_url=own_server.base_url, recover=True)
+    client = make_twin(kind_sync_async, api_key=own_server.api_key, base_url=own_server.base_url, recover_for=1)
     own_server.faults.force_status(status, message=message, ran=True)
     result = await client.generate_image("a paid lighthouse")
     assert own_server.stats.generate_requests == 1  # never repeated

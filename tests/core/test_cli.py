@@ -116,3 +116,18 @@ def test_milady_serve_answers_the_contract_and_prints_how_to_use_it() -> None:
         process.terminate()
         output, _ = process.communicate(timeout=30)
     assert f"MILADY_BASE_URL=http://127.0.0.1:{port}" in output and "not by a model" in output
+
+
+def test_milady_models_lists_status_and_prices_from_the_service(server: LocalServer) -> None:
+    code, out, _ = run(["models", "--base-url", server.base_url])  # no key: those routes need none
+    assert code == 0
+    lines = out.splitlines()
+    bfl = next(line for line in lines if line.startswith("bfl/flux-kontext-max"))
+    assert "unavailable: bfl provider is currently unavailable" in bfl
+    assert "[available]" in next(line for line in lines if line.startswith("google/gemini-2.5-flash-image"))
+    assert lines[-1] == "one image costs 0.02 to 0.08 credits, by model"
+
+
+def test_milady_models_offline_says_the_local_server_answered() -> None:
+    code, out, _ = run(["models"])
+    assert code == 0 and "~0.08 credits/image (estimate)" in out and "local server answered" in out

@@ -28,23 +28,7 @@ from milady_integrations import (
     UnexpectedResponseError,
 )
 from milady_integrations.local import IMAGE_SIZES, LocalServer, ServerConfig
-
-#: The service's style words, copied from reference/server-behaviour.md.
-REFERENCE_STYLE_WORDS = {
-    "none": "",
-    "photographic": "in a photographic style with realistic lighting and details",
-    "digital-art": "in a digital art style with vibrant colors and modern aesthetics",
-    "comic-book": "in a comic book style with bold lines and dramatic shading",
-    "fantasy-art": "in a fantasy art style with magical and ethereal elements",
-    "analog-film": "in an analog film photography style with film grain and vintage tones",
-    "neon-punk": "in a neon punk cyberpunk style with glowing neon colors",
-    "isometric": "in an isometric perspective style with geometric precision",
-    "low-poly": "in a low-poly 3D style with geometric facets",
-    "origami": "in an origami paper-folding style",
-    "line-art": "in a clean line art style with minimal shading",
-    "cinematic": "in a cinematic style with dramatic lighting and composition",
-    "3d-model": "as a high-quality 3D rendered model",
-}
+from tests.service_words import STYLE_WORDS as REFERENCE_STYLE_WORDS
 
 
 def generate_count(server: LocalServer) -> int:

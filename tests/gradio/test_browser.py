@@ -69,13 +69,6 @@ def page(browser: Any, demo_url: tuple[str, str]) -> Iterator[Any]:
     context.close()
 
 
-def _screenshot_path(tmp_path: Path) -> Path:
-    # The README's picture is rewritten only on purpose, so CI never dirties the tree.
-    if os.environ.get("MILADY_WRITE_SCREENSHOT") == "1":
-        return REPO / "docs" / "demo.png"
-    return tmp_path / "demo.png"
-
-
 def _fill_form(page: Any, prompt: str, preset: str, count: int) -> None:
     page.locator("#milady-generate-prompt textarea").fill(prompt)
     page.locator("#milady-generate-style_preset input").click()
@@ -100,24 +93,58 @@ def test_generate_three_images_in_the_browser(page: Any, tmp_path: Path, demo_ur
     built = httpx.get(f"{demo_url[1]}/_local/requests").json()["requests"][0]["enhancedPrompt"]
     assert "in an origami paper-folding style" in built
 
-    shot = _screenshot_path(tmp_path)
-    shot.parent.mkdir(parents=True, exist_ok=True)
+    # docs/demo.png is re-made on purpose only (scripts/screenshot_demo.py): CI never dirties the tree.
+    shot = tmp_path / "demo.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     if os.environ.get("MILADY_SCREENSHOT_COPY"):  # keep a copy to look at when run by hand
         shutil.copy(shot, os.environ["MILADY_SCREENSHOT_COPY"])
 
 
-def test_a_402_shows_its_message_on_the_page(page: Any, demo_url: tuple[str, str]) -> None:
-    expect = sync_api.expect
-    httpx.post(f"{demo_url[1]}/_local/faults", json={"force_status": 402}).raise_for_status()
+def test_the_longest_style_shows_whole_and_the_banner_uses_the_pages_font(page: Any) -> None:
+    _fill_form(page, "A neon city", "neon-punk", 1)
+    shown = page.locator("#milady-generate-style_preset input")
 
+    assert shown.input_value().startswith("neon-punk ·")
+    assert shown.evaluate("e => e.scrollWidth <= e.clientWidth")
+    font = "e => getComputedStyle(e).fontFamily + ' ' + getComputedStyle(e).fontWeight"
+    banner_font = page.locator("#milady-local-banner div[role=status]").evaluate(font)
+    page_font = page.locator("#milady-generate-prompt label span").first.evaluate(font)
+    # Same family and weight as the labels: Gradio's semi-bold face lacks most letters.
+    assert banner_font == page_font
+
+
+def test_a_402_shows_its_message_and_clears_the_last_runs_output(page: Any, demo_url: tuple[str, str]) -> None:
+    expect = sync_api.expect
     _fill_form(page, "A tiny robot watering a bonsai", "low-poly", 2)
+    page.locator("#milady-generate-generate").click()
+    expect(page.locator("#milady-generate-gallery img")).to_have_count(2)
+
+    httpx.post(f"{demo_url[1]}/_local/faults", json={"force_status": 402}).raise_for_status()
     page.locator("#milady-generate-generate").click()
 
     toast = page.get_by_test_id("toast-body")
     expect(toast).to_contain_text("Insufficient credits")
     expect(toast).to_contain_text("Add credits to your account")
+    expect(page.locator("#milady-generate-gallery img")).to_have_count(0)
+    expect(page.locator("#milady-generate-text textarea")).to_have_value("")
+
+
+def test_stop_clears_and_says_a_sent_request_may_be_billed(page: Any, demo_url: tuple[str, str]) -> None:
+    expect = sync_api.expect
+    httpx.post(f"{demo_url[1]}/_local/faults", json={"latency": 30}).raise_for_status()
+    try:
+        _fill_form(page, "A bowl of ramen", "photographic", 1)
+        page.locator("#milady-generate-generate").click()
+        working = page.locator("#milady-generate-gallery .eta-bar, #milady-generate-gallery .progress-text")
+        expect(working).not_to_have_count(0)
+        page.locator("#milady-generate-stop").click()
+
+        billed = re.compile("may still finish and be billed")
+        expect(page.locator("#milady-generate-text textarea")).to_have_value(billed)
+        expect(page.locator("#milady-generate-gallery img")).to_have_count(0)
+    finally:
+        httpx.post(f"{demo_url[1]}/_local/faults", json={"latency": 0}).raise_for_status()
 
 
 def test_invalid_input_is_explained_next_to_the_field(page: Any) -> None:

@@ -173,7 +173,13 @@ def node(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LocalServer, c
     config = tmp_path / "milady_config.json"
     config.write_text(
         json.dumps(
-            {"max_retries": FACE_RETRIES, "timeout": 1.0, "download_timeout": 1.0, "max_download_bytes": 5_000_000}
+            {
+                "max_retries": FACE_RETRIES,
+                "timeout": 1.0,
+                "download_timeout": 1.0,
+                "max_download_bytes": 5_000_000,
+                "recover_for": 1.0,
+            }
         )
     )
     monkeypatch.setenv("MILADY_CONFIG", str(config))
@@ -199,7 +205,7 @@ async def tool(server: LocalServer) -> AsyncIterator[Any]:
         base_url=server.base_url,
         timeout=1.0,
         max_retries=FACE_RETRIES,
-        client_kwargs={"download_timeout": 1.0, "max_download_bytes": 5_000_000},
+        client_kwargs={"download_timeout": 1.0, "max_download_bytes": 5_000_000, "recover_for": 1.0},
     )
     yield made
     await made.aclose()
@@ -254,6 +260,7 @@ async def block(server: LocalServer) -> AsyncIterator[BlockHandler]:
         timeout=httpx.Timeout(1.0, connect=2.0),
         download_timeout=httpx.Timeout(1.0, connect=2.0),
         max_download_bytes=5_000_000,
+        recover_for=1.0,  # as the block's own client looks in the gallery
     )
     with gr.Blocks() as demo:
         made = milady_image_block(client)

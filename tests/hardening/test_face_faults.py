@@ -110,6 +110,7 @@ async def reference_client(server: LocalServer) -> Any:
         timeout=httpx.Timeout(1.0, connect=2.0),
         download_timeout=httpx.Timeout(1.0, connect=2.0),
         max_download_bytes=5_000_000,
+        recover_for=1.0,  # as every face is set up
     ) as client:
         yield client
 

@@ -68,16 +68,36 @@ async def test_a_local_file_is_a_source_over_stdio_but_never_over_http(
     assert server.stats.generate_requests == requests  # refused before anything was sent
 
 
-async def test_a_failure_that_may_have_run_tells_the_agent_not_to_resend(server: LocalServer, logs: Logs) -> None:
-    async with stdio_mcp(service_env(server), logs) as client:
-        server.faults.update(drop="before-response")
-        broken = await client.call_tool("generate_image", {"prompt": "a fox"})
+async def test_a_call_that_may_have_run_is_recovered_or_tells_the_agent_not_to_resend(
+    server: LocalServer, logs: Logs
+) -> None:
+    async with stdio_mcp(service_env(server), logs, "--recover-for", "1") as client:
+        server.faults.update(drop="before-response")  # generated, billed, then the answer is lost
+        recovered = await client.call_tool("generate_image", {"prompt": "a fox found again"})
         server.faults.clear()
+        server.faults.force_status(502)  # a proxy page; nothing to find in the gallery
+        sent = server.stats.generate_requests
+        broken = await client.call_tool("generate_image", {"prompt": "a fox lost"})
         again = await client.call_tool("list_models", {})
-    assert broken.is_error
+    assert not recovered.is_error
+    assert "found 1 image it made in your gallery (already billed)" in recovered.content[0].text
+    assert broken.is_error and server.stats.generate_requests == sent + 1  # never sent twice
     assert "Do not send this request again" in broken.content[0].text
     assert broken.structured_content["may_have_run"] is True
     assert not again.is_error
+
+
+async def test_models_say_what_works_now_and_the_gallery_lists_past_images(server: LocalServer, logs: Logs) -> None:
+    async with stdio_mcp(service_env(server), logs) as client:
+        models = await client.call_tool("list_models", {})
+        made = await client.call_tool("generate_image", {"prompt": "a gallery owl"})
+        gallery = await client.call_tool("gallery", {"limit": 3})
+    assert "bfl/flux-kontext-max" in models.content[0].text and "unavailable now" in models.content[0].text
+    bfl = next(m for m in models.structured_content["models"] if m["id"] == "bfl/flux-kontext-max")
+    assert bfl["available"] is False and models.structured_content["price_range"]["max"] > 0
+    assert not made.is_error and not gallery.is_error
+    newest = gallery.structured_content["items"][0]
+    assert newest["prompt"] == "a gallery owl" and newest["url"] in made.structured_content["urls"]
 
 
 async def test_the_readme_configuration_starts_the_server(server: LocalServer, logs: Logs) -> None:

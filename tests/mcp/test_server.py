@@ -31,7 +31,7 @@ pytestmark = pytest.mark.timeout(180)
 
 def check_tool_listing(tools: list[Any]) -> None:
     by_name = {tool.name: tool for tool in tools}
-    assert set(by_name) == {"generate_image", "credits_balance", "list_models"}
+    assert set(by_name) == {"generate_image", "credits_balance", "list_models", "gallery"}
     tool = by_name["generate_image"]
     props = tool.input_schema["properties"]
     assert props["model"]["enum"] == list(MODELS)
