@@ -1,9 +1,11 @@
 """An agent that draws: a chat model calls the ``generate_image`` tool.
 
-    python examples/agent.py "a lighthouse at dusk" --style cinematic --ratio 16:9
+    python examples/agent.py "a lighthouse at dusk" --style cinematic --ratio 16:9 --save out/
 
 Offline by default: with no MILADY_API_KEY a local Milady-compatible server draws the
 images, and a scripted stand-in model plays the agent (it always calls the tool once).
+That server runs inside this script, so its image URLs stop working when the script ends:
+``--save DIR`` keeps the images as files.
 Set MILADY_AGENT_MODEL to use a real chat model instead, e.g. ``openai:gpt-4.1-mini``
 or ``anthropic:claude-sonnet-4-5`` (its provider package and key must be installed/set).
 """
@@ -14,6 +16,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from langchain.agents import create_agent
@@ -22,9 +25,15 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from langchain_tool import MiladyImageGenerationTool
+from milady_integrations import GeneratedImage, MiladyClient
+from milady_integrations.images import write_image
 from milady_integrations.offline import service_or_local
 
 MODEL_ENV = "MILADY_AGENT_MODEL"
+TEMPORARY_URLS_NOTE_EXAMPLE = (
+    "These URLs were served by the built-in local server, which stopped when this example ended: "
+    "they no longer work."
+)
 SYSTEM_PROMPT = (
     "You make images for the user with the generate_image tool. Pick a style_preset and an "
     "aspect_ratio that suit the request, then give the user the image URLs."
@@ -81,13 +90,28 @@ def show(message: BaseMessage) -> None:
         print(f"[model] {message.text}")
 
 
+def save_images(messages: list[BaseMessage], folder: Path, api_key: str | None, base_url: str | None) -> list[Path]:
+    """Download every image the tool returned into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    with MiladyClient(api_key=api_key, base_url=base_url) as client:
+        for message in messages:
+            if isinstance(message, ToolMessage) and message.artifact:
+                for image in message.artifact["images"]:
+                    data = client.read_image(GeneratedImage(url=image["url"], data_url=image.get("data_url")))
+                    paths.append(write_image(folder / f"agent-image-{len(paths) + 1}", data))
+    return paths
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("request", nargs="?", default="a lighthouse on a cliff at dusk")
     parser.add_argument("--style", default="digital-art", help="style preset the offline model picks")
     parser.add_argument("--ratio", default="16:9", help="aspect ratio the offline model picks")
+    parser.add_argument("--save", metavar="DIR", help="save the images in DIR (made if missing)")
     args = parser.parse_args(argv)
 
+    saved: list[Path] = []
     with service_or_local() as endpoint:
         if endpoint.banner:
             print(endpoint.banner)
@@ -97,8 +121,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             state = agent.invoke({"messages": [HumanMessage(args.request)]})
         finally:
             tool.close()
+        if args.save:
+            # While the server still runs: a local server's URLs end with it.
+            saved = save_images(state["messages"], Path(args.save), endpoint.api_key, endpoint.base_url)
     for message in state["messages"][1:]:
         show(message)
+    for path in saved:
+        print(f"[saved] {path}")
+    if endpoint.local:
+        keep = f"The images are saved in {args.save}." if args.save else "Pass --save DIR to keep the images."
+        print(f"[note] {TEMPORARY_URLS_NOTE_EXAMPLE} {keep}")
     last = state["messages"][-1]
     return 0 if isinstance(last, AIMessage) and not last.tool_calls else 1
 

@@ -19,6 +19,19 @@ from .images import is_local_host
 DEFAULT_BASE_URL = "https://cloud.milady.ai"
 API_KEY_ENV = "MILADY_API_KEY"
 BASE_URL_ENV = "MILADY_BASE_URL"
+#: Where the service's endpoints live; a base URL given with it is accepted and trimmed.
+API_PREFIX = "/api/v1"
+#: What a missing key means, in plain text (it shows in a terminal and in a browser toast alike).
+NO_KEY_MESSAGE = f"No API key: set the {API_KEY_ENV} environment variable to your Milady Cloud key"
+#: How to work with no key at all: the local server, and which key it takes.
+OFFLINE_HINT = (
+    f"To work offline, run: milady serve. It prints the {BASE_URL_ENV} and {API_KEY_ENV} to set; "
+    "it accepts any key unless it was started with --api-key."
+)
+LOCAL_KEY_HINT = (
+    f"This URL is on this machine, so it is probably a local server (milady serve): set {API_KEY_ENV} "
+    "to the key it printed when it started (it accepts any key unless it was started with --api-key)."
+)
 
 #: The service may take up to 180 s; our read timeout sits above that.
 DEFAULT_TIMEOUT = httpx.Timeout(200.0, connect=10.0, pool=30.0)
@@ -112,6 +125,9 @@ class ClientConfig:
         set_ = object.__setattr__
         set_(self, "api_key", key)
         url = str(self.base_url).rstrip("/")
+        # The service's paths start with /api/v1: a URL copied from its docs ends with it too.
+        if url.endswith(API_PREFIX):
+            url = url[: -len(API_PREFIX)]
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"base_url={url!r} must start with http:// or https://")
         set_(self, "base_url", url)
@@ -149,10 +165,7 @@ class ClientConfig:
 
     def require_key(self) -> str:
         if self.api_key is None:
-            raise AuthenticationError(
-                f"No API key: set the {API_KEY_ENV} environment variable or pass api_key=...",
-                hint="For offline work run `milady serve` and point MILADY_BASE_URL at it.",
-            )
+            raise AuthenticationError(NO_KEY_MESSAGE, hint=LOCAL_KEY_HINT if self.is_local else OFFLINE_HINT)
         return self.api_key.get_secret_value()
 
     def headers(self, *, auth: bool = True) -> dict[str, str]:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ._config import API_KEY_ENV, Secret
+from ._config import Secret
 from .errors import AuthenticationError, MiladyError, RateLimitError
 
 __all__ = [
@@ -60,7 +60,7 @@ KeyHow = Literal["environment", "header", "run_config", "form"]
 
 #: The one sentence per face that says how to give a key (used on 401/403 and refusals).
 KEY_HINTS: dict[KeyHow, str] = {
-    "environment": f"Set {API_KEY_ENV} or pass api_key=... with a valid Milady Cloud key.",
+    "environment": AuthenticationError.default_hint,
     "header": "Send your own Milady Cloud key in the X-API-Key header of your MCP connection.",
     "run_config": f'Pass your Milady Cloud key as config["configurable"]["{RUN_CONFIG_KEY}"] for this run.',
     "form": "Enter your own Milady Cloud key in the key field.",

@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import os
 import re
+import socket
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,6 +75,7 @@ FLAGS = {
     "source_image": "--source",
 }
 UNLISTED_FLAG = "--allow-unlisted-model"
+HOST_HELP = "address to listen on (default: 127.0.0.1, this machine only)"
 IMAGE_SUFFIXES = (".png", ".webp", ".jpg", ".jpeg", ".gif", ".bmp")
 
 
@@ -122,6 +125,39 @@ def _check_output(folder: str) -> Path:
     return path
 
 
+def _prepare_output(path: Path) -> None:
+    """Make the folder and write a probe file in it: permission bits alone do not tell (root, /proc, mounts)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"-o {str(path)!r} cannot be written to ({exc.strerror or type(exc).__name__})",
+            field="output",
+            value=str(path),
+            allowed="a writable folder",
+        ) from None
+
+
+class _Spending:
+    """Whether a request that may be billed is out: Ctrl-C says so, or says nothing was sent."""
+
+    def __init__(self) -> None:
+        self.sent = False
+        self.saved = False
+
+    def interrupted(self) -> str:
+        if not self.sent:
+            return "interrupted before anything was sent: nothing was billed"
+        if self.saved:
+            return "interrupted after the images were saved"
+        return (
+            "interrupted: the request had already been sent, so it may still be generated and billed "
+            "(its images were not saved)"
+        )
+
+
 async def _ticker(label: str, stream: TextIO, started: float) -> None:
     """Elapsed time while waiting; one line when not on a terminal."""
     if not stream.isatty():
@@ -132,7 +168,7 @@ async def _ticker(label: str, stream: TextIO, started: float) -> None:
         await asyncio.sleep(0.2)
 
 
-async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending: _Spending) -> int:
     # Everything that could fail after spending is checked before anything starts.
     folder = _check_output(args.output)
     request = check_request(
@@ -143,6 +179,7 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         assign=" ",
         unlisted=f"add {UNLISTED_FLAG}",
     )
+    _prepare_output(folder)
     for note in request.notes:
         print(f"warning: {note}", file=err, flush=True)
     api_key, base_url = _account(args)
@@ -151,13 +188,15 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(f"NOTE: {endpoint.banner}", file=err, flush=True)
         # recover: a request that may have run is looked up in the gallery before failing (never paid twice).
         async with AsyncMiladyClient(endpoint.api_key, base_url=endpoint.base_url, recover_for=RECOVER_FOR) as client:
-            unavailable = await client.model_note(request.model)
+            # Without a key, send() says so before any request: ask nothing of the service first.
+            unavailable = await client.model_note(request.model) if endpoint.api_key else None
             if unavailable:
                 print(f"warning: {unavailable}", file=err, flush=True)
             started = time.monotonic()
             label = f"generating {plural(request.num_images, 'image')}"
             ticker = asyncio.create_task(_ticker(label, err, started))
             try:
+                spending.sent = True
                 result: ImageGenerationResult = await client.send(request)
             finally:
                 ticker.cancel()
@@ -172,6 +211,7 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             stem = f"{_slug(args.prompt)}-{time.strftime('%Y%m%d-%H%M%S')}"
             for index, data in enumerate(await client.read_images(result), start=1):
                 print(write_image(folder / f"{stem}-{index}", data), file=out, flush=True)
+            spending.saved = True
             if result.text:
                 print(f"service text: {result.text}", file=err)
     return 0
@@ -183,8 +223,10 @@ async def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     from .batch import ProgressBar, read_batch, run_batch
 
+    folder = _check_output(args.output)
     lines = read_batch(args.prompts, allow_unlisted_model=args.allow_unlisted_model)
     api_key, base_url = _account(args)
+    _prepare_output(folder)
     stop = asyncio.Event()
     main_task = asyncio.current_task()
     loop = asyncio.get_running_loop()
@@ -216,11 +258,16 @@ async def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     allow_unlisted_model=args.allow_unlisted_model,
                     progress=bar,
                     stop=stop,
+                    urls_temporary=endpoint.local,
                 )
             finally:
                 bar.close()
     except asyncio.CancelledError:
-        print(f"interrupted: finished lines are in {Path(args.output) / 'manifest.jsonl'}", file=err)
+        print(
+            f"interrupted: finished lines are in {Path(args.output) / 'manifest.jsonl'}; requests that were "
+            "running were abandoned and may still be billed (run again to redo their lines)",
+            file=err,
+        )
         return 130
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -229,6 +276,11 @@ async def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(text, file=err)
     print(f"manifest: {Path(args.output) / 'manifest.jsonl'}", file=err, flush=True)
     if summary.stopped == "interrupted":
+        print(
+            "interrupted: every request that had been sent finished and was saved; nothing is still running. "
+            "Run the same command again to do the lines not started.",
+            file=err,
+        )
         return 130
     if summary.failed:
         codes = {exit_code_for(o.error) for o in summary.failed if o.error is not None}
@@ -309,15 +361,42 @@ async def _models(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from gradio_app import launch_demo
+def port_in_use(host: str, port: int) -> str | None:
+    """One line saying the port is taken (or cannot be used), or None when it is free."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As servers bind: a port left in TIME_WAIT is free, one with a listener is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return f"cannot listen on {host}:{port} ({exc.strerror or exc}): choose another port with --port"
+    return None
 
-    launch_demo(host=args.host, port=args.port, share=False)
+
+def _demo(args: argparse.Namespace, err: TextIO) -> int:
+    try:
+        from gradio_app import launch_demo
+    except ImportError as exc:
+        print(f"error: the demo needs Gradio ({exc}): pip install 'milady-integrations[gradio]'", file=err)
+        return 1
+    busy = port_in_use(args.host, args.port)
+    if busy is not None:
+        print(f"error: {busy}", file=err)
+        return 1
+    try:
+        launch_demo(host=args.host, port=args.port, share=False)
+    except OSError as exc:  # the port was taken between the check and the launch
+        print(f"error: cannot start the demo on {args.host}:{args.port}: {exc}", file=err)
+        return 1
     return 0
 
 
-def _mcp(args: argparse.Namespace) -> int:
-    from mcp_server import run
+def _mcp(args: argparse.Namespace, err: TextIO) -> int:
+    try:
+        from mcp_server import run
+    except ImportError as exc:
+        print(f"error: the MCP server needs the MCP SDK ({exc}): pip install 'milady-integrations[mcp]'", file=err)
+        return 1
 
     run(
         http=args.http,
@@ -369,8 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--account", default=None, metavar="NAME", help=ACCOUNT_HELP)
 
     srv = commands.add_parser("serve", help="run the local Milady-compatible server")
-    srv.add_argument("--host", default="127.0.0.1")
-    srv.add_argument("--port", type=int, default=8787)
+    srv.add_argument("--host", default="127.0.0.1", help=HOST_HELP)
+    srv.add_argument("--port", type=int, default=8787, help="port to listen on (default: 8787)")
     srv.add_argument("--credits", type=float, default=100.0, help="credits each key starts with")
     srv.add_argument("--rate-limit", type=int, default=60, help="requests per minute per key")
     srv.add_argument("--latency", type=float, default=0.0, help="seconds added to each generation")
@@ -396,8 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--base-url", default=None, help="service URL (default: MILADY_BASE_URL or Milady Cloud)")
 
     demo = commands.add_parser("demo", help="launch the Gradio demo (local server when no key)")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=7860)
+    demo.add_argument("--host", default="127.0.0.1", help=HOST_HELP)
+    demo.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
 
     mcp = commands.add_parser(
         "mcp",
@@ -449,9 +528,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             args = build_parser().parse_args(argv)
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
+    spending = _Spending()
     try:
         if args.command == "generate":
-            return asyncio.run(_generate(args, out, err))
+            return asyncio.run(_generate(args, out, err, spending))
         if args.command == "serve":
             return _serve(args, out, err)
         if args.command == "batch":
@@ -459,14 +539,20 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         if args.command == "models":
             return asyncio.run(_models(args, out))
         if args.command == "mcp":
-            return _mcp(args)
-        return _demo(args)
+            return _mcp(args, err)
+        return _demo(args, err)
     except MiladyError as error:
         print(f"error: {_described(error)}", file=err)
         return exit_code_for(error)
     except KeyboardInterrupt:
-        print("interrupted", file=err)
+        if args.command == "generate":
+            print(f"\n{spending.interrupted()}", file=err)
+        else:
+            print("\ninterrupted: a request that was already sent may still be billed", file=err)
         return 130
+    except Exception as error:  # never a traceback: one line, exit 1
+        print(f"error: {type(error).__name__}: {error}", file=err)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

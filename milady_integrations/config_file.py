@@ -91,6 +91,11 @@ def _settings(data: dict[str, Any], path: Path, where: str = "") -> dict[str, An
     return values
 
 
+def _is_placeholder(key: str) -> bool:
+    # Real keys are one word; the example's "your Milady Cloud API key", "..." or "<key>" are not keys.
+    return any(c.isspace() for c in key) or key.strip(".") == "" or key.startswith(("<", "your"))
+
+
 def _accounts(data: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
     table = data.get("accounts")
     if table is None:
@@ -150,12 +155,18 @@ def resolve_endpoint(defaults: Sequence[Path], account: str | None = None) -> En
         key = chosen["api_key"]
         base_url = chosen.get("base_url") or base_url
         settings.update({name: chosen[name] for name in _OPTION_KEYS if name in chosen})
+    if key and key != (os.environ.get(API_KEY_ENV) or "").strip() and _is_placeholder(key):
+        where = next((str(path) for path in paths if path.is_file()), "the config file")
+        raise AuthenticationError(
+            f'The "api_key" in the config file {where} is still the example\'s placeholder text, not a key',
+            hint="Replace it with your Milady Cloud key (nothing was sent).",
+        )
     if not key:
         places = " or ".join(str(p) for p in paths)
         raise AuthenticationError(
             f"No Milady API key: set the {API_KEY_ENV} environment variable, "
             f'or put "api_key" in the config file {places}',
-            hint=f'For offline work run `milady serve` and set {BASE_URL_ENV} (or "base_url") to it.',
+            hint=f'To work offline, run: milady serve, and set {BASE_URL_ENV} (or "base_url") and the key it prints.',
         )
     options = ClientOptions(**settings)  # type: ignore[typeddict-item]
     return Endpoint(api_key=key, base_url=base_url or None, options=options)

@@ -117,7 +117,7 @@ class InvalidRequestError(MiladyError):
 class AuthenticationError(MiladyError):
     """No key, or the service refused it (401/403)."""
 
-    default_hint = "Set MILADY_API_KEY or pass api_key=... with a valid Milady Cloud key."
+    default_hint = "Set MILADY_API_KEY to a valid Milady Cloud key."
 
 
 class InsufficientCreditsError(MiladyError):
@@ -222,6 +222,11 @@ _STATUS_CLASSES: dict[int, type[MiladyError]] = {
     422: InvalidRequestError,
     429: RateLimitError,
 }
+
+WRONG_URL_HINT = (
+    "The service URL looks wrong: MILADY_BASE_URL (or --base-url) should be the address that comes "
+    "before /api/v1/..., e.g. https://cloud.milady.ai or http://127.0.0.1:8787."
+)
 
 _FALLBACK_MESSAGES: dict[type[MiladyError], str] = {
     InvalidRequestError: "The service refused the request as invalid",
@@ -466,6 +471,9 @@ def error_from_response(
         message += f": {detail}"
     if isinstance(code, str) and code not in message:
         message += f" ({code})"
+    if status == 404:
+        # The service has every path we call: a 404 means the base URL points somewhere else.
+        return MiladyAPIError(message, hint=WRONG_URL_HINT, **common)
     return MiladyAPIError(message, **common)
 
 

@@ -12,6 +12,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ._config import API_KEY_ENV, BASE_URL_ENV
+from .errors import MiladyError
+
+#: Said wherever a URL of the in-process server is shown: it stops when the command ends.
+TEMPORARY_URLS_NOTE = (
+    "the image URLs are those of the built-in local server, which stopped when this command ended: "
+    "they no longer work; the images themselves are in the files"
+)
 
 LOCAL_BANNER = (
     f"No {API_KEY_ENV} set: images are drawn locally by the built-in Milady-compatible "
@@ -46,10 +53,10 @@ def service_or_local(api_key: str | None = None, base_url: str | None = None) ->
         return
     try:
         from .local import LocalServer
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise RuntimeError(
-            f"No {API_KEY_ENV} is set and the local server is not installed: "
-            "pip install 'milady-integrations[server]', or set your key"
-        ) from exc
+    except ImportError as exc:  # pragma: no cover - only a broken install lacks its dependencies
+        raise MiladyError(
+            f"No {API_KEY_ENV} is set and the built-in local server cannot start ({exc})",
+            hint="Reinstall the project (pip install .), or set your key.",
+        ) from None
     with LocalServer() as server:
         yield Endpoint(api_key=server.api_key, base_url=server.base_url, local=True)

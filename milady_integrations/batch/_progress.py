@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 
@@ -35,17 +35,22 @@ class ProgressBar:
         self._last = 0.0
         self._started = time.monotonic()
         self._last_finished = -1
+        self._shown: BatchProgress | None = None  # the state the last printed line showed
+        self._latest: BatchProgress | None = None
 
     def __call__(self, state: BatchProgress) -> None:
         now = time.monotonic()
+        self._latest = replace(state)
         text = self.render(state, now - self._started)
         if self.tty:
             print(f"\r{text}\x1b[K", end="", file=self.stream, flush=True)
+            self._shown = self._latest
         elif state.finished != self._last_finished and (
             now - self._last >= self.every or state.finished == state.total
         ):
             print(text, file=self.stream, flush=True)
             self._last = now
+            self._shown = self._latest
         self._last_finished = state.finished
 
     def render(self, state: BatchProgress, elapsed: float) -> str:
@@ -64,5 +69,9 @@ class ProgressBar:
         return "  ".join(parts)
 
     def close(self) -> None:
+        """End the display on the final counts, so the last line agrees with the summary below it."""
+        latest = self._latest
+        if not self.tty and latest is not None and (self._shown is None or self._shown.finished != latest.finished):
+            print(self.render(latest, time.monotonic() - self._started), file=self.stream, flush=True)
         if self.tty:
             print(file=self.stream, flush=True)

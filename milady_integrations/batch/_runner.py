@@ -16,8 +16,15 @@ import httpx
 
 from .._config import RECOVER_FOR
 from ..client import AsyncMiladyClient
-from ..errors import AuthenticationError, MiladyError, RateLimitError
+from ..errors import (
+    AuthenticationError,
+    MiladyError,
+    MiladyTimeoutError,
+    RateLimitError,
+    UnexpectedResponseError,
+)
 from ..images import write_image
+from ..offline import TEMPORARY_URLS_NOTE
 from ..schema import (
     ImageGenerationResult,
 )
@@ -43,6 +50,21 @@ class LineOutcome:
     returned: int = 0
     credits: float | None = None
     error: MiladyError | None = None
+    #: The URLs stop working when the command ends (an in-process local server served them).
+    urls_temporary: bool = False
+
+    @property
+    def credits_note(self) -> str | None:
+        """Why ``credits`` is null: never a guess passed off as a cost."""
+        if self.credits is not None:
+            return None
+        if self.returned:
+            return "not reported: the service's answer did not say what this request cost"
+        if isinstance(self.error, (MiladyTimeoutError, UnexpectedResponseError)) or getattr(
+            self.error, "may_have_run", False
+        ):
+            return "unknown: the request was sent and may have been billed"
+        return "none billed: the service generated nothing for this request"
 
     def record(self) -> dict[str, Any]:
         return {
@@ -56,6 +78,9 @@ class LineOutcome:
             "requested": self.requested,
             "returned": self.returned,
             "credits": self.credits,
+            "credits_note": self.credits_note,
+            "urls_temporary": self.urls_temporary,
+            "urls_note": TEMPORARY_URLS_NOTE if self.urls_temporary and self.urls else None,
             "error": None
             if self.error is None
             else {"type": type(self.error).__name__, "status": self.error.status_code, "message": str(self.error)},
@@ -80,6 +105,7 @@ class BatchSummary:
     rate_limited: int = 0
     stopped: str | None = None  # why lines were left unstarted, if they were
     elapsed: float = 0.0
+    urls_temporary: bool = False
 
     @property
     def not_started(self) -> int:
@@ -97,14 +123,20 @@ class BatchSummary:
         ]
         extra = f", {self.partial} of them with fewer images than asked" if self.partial else ""
         text.append(f"{self.images} images written{extra}")
+        if self.credits is not None:
+            unknown = f" ({self.credits_unknown} more lines did not say)" if self.credits_unknown else ""
+            text.append(f"credits: {self.credits:.4g} billed for this run's lines, as the service reported{unknown}")
+        elif self.credits_unknown:
+            text.append(f"credits: the service did not report what the {self.credits_unknown} finished lines cost")
         if self.balance_before is not None and self.balance_after is not None:
+            # A difference of two readings: anything else using this key meanwhile counts in it too.
             text.append(
-                f"credits: {self.balance_before - self.balance_after:.4g} spent "
-                f"(balance {self.balance_before:.4g} -> {self.balance_after:.4g})"
+                f"balance: {self.balance_before:.4g} -> {self.balance_after:.4g}, down "
+                f"{self.balance_before - self.balance_after:.4g} (two readings: any other use of this key "
+                "during the run counts too)"
             )
-        elif self.credits is not None:
-            unknown = f" ({self.credits_unknown} lines did not say)" if self.credits_unknown else ""
-            text.append(f"credits: {self.credits:.4g}{unknown}")
+        if self.urls_temporary:
+            text.append(f"note: {TEMPORARY_URLS_NOTE} (listed in the manifest)")
         if self.rate_limited:
             text.append(f"rate limited {self.rate_limited} times: concurrency was lowered and requests waited")
         for outcome in self.failed:
@@ -124,14 +156,45 @@ async def _balance(client: AsyncMiladyClient) -> float | None:
         return None  # some keys cannot read the balance; the sum of costs still shows
 
 
+async def _acquire_unless_stopped(gate: RateGate, stop: asyncio.Event | None) -> bool:
+    """A slot to send in, or False once ``stop`` is set (a worker waiting for a slot never sends after Ctrl-C)."""
+    if stop is None:
+        await gate.acquire()
+        return True
+    if stop.is_set():
+        return False
+    acquiring = asyncio.ensure_future(gate.acquire())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not acquiring.done():
+            acquiring.cancel()
+            await asyncio.gather(acquiring, return_exceptions=True)
+    got = acquiring.done() and not acquiring.cancelled() and acquiring.exception() is None
+    if got and stop.is_set():
+        gate.release(succeeded=False)  # both at once: stopping wins, the slot goes back
+        return False
+    return got
+
+
 async def _run_line(
-    client: AsyncMiladyClient, gate: RateGate, line: BatchLine, out_dir: Path, allow_unlisted_model: bool
-) -> LineOutcome:
+    client: AsyncMiladyClient,
+    gate: RateGate,
+    line: BatchLine,
+    out_dir: Path,
+    allow_unlisted_model: bool,
+    stop: asyncio.Event | None = None,
+    urls_temporary: bool = False,
+) -> LineOutcome | None:
+    """The line's outcome, or None when it was stopped before anything was sent."""
     request = line.request(allow_unlisted_model=allow_unlisted_model)
     result: ImageGenerationResult | None = None
     limited: RateLimitError | None = None
     for _ in range(MAX_RATE_LIMIT_ROUNDS):
-        await gate.acquire()
+        if not await _acquire_unless_stopped(gate, stop):
+            return None
         try:
             result = await client.send(request)
         except RateLimitError as exc:
@@ -170,6 +233,7 @@ async def _run_line(
         returned=result.returned,
         credits=result.cost,
         error=error,
+        urls_temporary=urls_temporary,
     )
 
 
@@ -184,10 +248,13 @@ async def run_batch(
     progress: ProgressCallback | None = None,
     stop: asyncio.Event | None = None,
     client_options: Mapping[str, Any] | None = None,
+    urls_temporary: bool = False,
 ) -> BatchSummary:
     """Run every line not already done in ``out_dir``'s manifest; return the summary.
 
-    ``stop`` set: no new line starts, lines in flight finish and are recorded.
+    ``stop`` set: no new line starts (a worker waiting for a slot gives its line back
+    unsent), lines in flight finish and are recorded. ``urls_temporary``: the service is an
+    in-process local server whose URLs end with the command; the manifest and summary say so.
     Cancelling the task stops at once; every record in the manifest stays true
     (a line is recorded only after all its files are written).
     """
@@ -197,7 +264,9 @@ async def run_batch(
     all_lines = list(lines)
     done = manifest.done_keys()
     todo = deque(line for line in all_lines if (line.id, line.key) not in done)
-    summary = BatchSummary(total=len(all_lines), skipped=len(all_lines) - len(todo))
+    summary = BatchSummary(
+        total=len(all_lines), skipped=len(all_lines) - len(todo), urls_temporary=urls_temporary and bool(todo)
+    )
     state = BatchProgress(total=len(all_lines), finished=summary.skipped, max_concurrency=max(1, concurrency))
     gate = RateGate(concurrency)
     costs: list[float] = []
@@ -243,7 +312,9 @@ async def run_batch(
     async def worker() -> None:
         while todo and not (stop is not None and stop.is_set()) and summary.stopped is None:
             line = todo.popleft()
-            outcome = await _run_line(client, gate, line, out, allow_unlisted_model)
+            outcome = await _run_line(client, gate, line, out, allow_unlisted_model, stop, urls_temporary)
+            if outcome is None:
+                return  # stopped before sending: the line stays "not started"
             record(outcome)
             if isinstance(outcome.error, AuthenticationError):
                 summary.stopped = f"the key was refused ({outcome.error.message})"
@@ -268,7 +339,7 @@ async def run_batch(
             summary.balance_after = await _balance(client)
         if summary.balance_after is None:
             summary.balance_before = None
-        if stop is not None and stop.is_set() and todo:
+        if stop is not None and stop.is_set() and summary.not_started:
             summary.stopped = summary.stopped or "interrupted"
     finally:
         tick.cancel()

@@ -41,7 +41,7 @@ def test_good_lines_write_images_and_a_manifest(server, write_jsonl, run_cli, tm
         assert picture.width > picture.height
     assert all(len(r["urls"]) == len(r["files"]) and r["request_ids"] for r in records)
     assert "7 images written" in result.err
-    assert "credits: 0.26 spent" in result.err  # 4 images at 0.02 and 3 at 0.06 (the local prices)
+    assert "down 0.26 (two readings" in result.err  # 4 images at 0.02 and 3 at 0.06 (the local prices)
 
 
 def test_bad_lines_are_all_reported_and_nothing_is_sent(server, write_jsonl, run_cli, tmp_path):

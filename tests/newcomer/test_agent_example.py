@@ -1,0 +1,36 @@
+"""examples/agent.py offline: the URLs of its in-process server are said to be temporary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from ._proc import clean_env
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _agent(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "agent.py"), "a fox", *args],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_offline_agent_says_its_urls_end_with_it(tmp_path: Path) -> None:
+    out = _agent()
+    assert "[note] These URLs were served by the built-in local server, which stopped" in out
+    assert "Pass --save DIR to keep the images." in out
+
+
+def test_save_keeps_the_images(tmp_path: Path) -> None:
+    out = _agent("--save", str(tmp_path / "kept"))
+    saved = sorted((tmp_path / "kept").iterdir())
+    assert [p.name for p in saved] == ["agent-image-1.webp"]
+    assert f"[saved] {saved[0]}" in out and f"The images are saved in {tmp_path / 'kept'}." in out
