@@ -131,3 +131,15 @@ def test_milady_models_lists_status_and_prices_from_the_service(server: LocalSer
 def test_milady_models_offline_says_the_local_server_answered() -> None:
     code, out, _ = run(["models"])
     assert code == 0 and "~0.08 credits/image (estimate)" in out and "local server answered" in out
+
+
+def test_generate_finds_what_a_lost_answer_made_and_saves_it(
+    server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MILADY_API_KEY", server.api_key)
+    server.faults.update(drop="before-response")  # generated and billed, then the connection breaks
+    sent = server.stats.generate_requests
+    code, out, err = run(["generate", "a lost lantern", "--base-url", server.base_url, "-o", str(tmp_path)])
+    assert code == 0, err
+    assert "found 1 image it made in your gallery (already billed)" in err
+    assert server.stats.generate_requests == sent + 1 and len(out.splitlines()) == 1

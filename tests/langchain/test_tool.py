@@ -322,3 +322,19 @@ async def test_toolkit_gives_both_tools_one_configuration(kind_sync_async: str, 
         assert key not in repr(toolkit) and key not in repr(tools)
     finally:
         await toolkit.aclose()
+
+
+async def test_an_unavailable_model_is_named_to_the_agent(kind_sync_async: str, make_tool: Any) -> None:
+    message = await call(make_tool(), kind_sync_async, {"prompt": "a fox", "model": "bfl/flux-kontext-max"})
+    assert "The service reports model bfl/flux-kontext-max as unavailable" in message.text
+
+
+async def test_a_call_that_may_have_run_comes_back_with_its_images_not_an_error(
+    kind_sync_async: str, make_tool: Any, server: LocalServer
+) -> None:
+    server.faults.update(drop="before-response")  # generated and billed, then the answer is lost
+    sent = server.stats.generate_requests
+    message = await call(make_tool(client_kwargs={"recover_for": 1.0}), kind_sync_async, {"prompt": "a lost kite"})
+    assert message.status == "success" and message.artifact["returned"] == 1
+    assert "found 1 image it made in your gallery (already billed)" in message.text
+    assert server.stats.generate_requests == sent + 1
