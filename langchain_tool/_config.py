@@ -62,15 +62,16 @@ class MiladySettings(BaseModel):
 
     def _client_options(self) -> dict[str, Any]:
         return {
+            # An agent's call that may have run is found in the gallery, never re-sent blindly;
+            # an unavailable model is named in the result. client_kwargs may change both.
+            "recover_for": RECOVER_FOR,
+            "check_models": True,
             **self.client_kwargs,
             "api_key": self.api_key.get_secret_value() if self.api_key is not None else None,
             "base_url": self.base_url,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "allow_unlisted_models": self.allow_unlisted_models,
-            # An agent's call that may have run is found in the gallery, never re-sent blindly.
-            "recover_for": RECOVER_FOR,
-            "check_models": True,
         }
 
     @property

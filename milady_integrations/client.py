@@ -214,6 +214,11 @@ class _ClientBase(Generic[HttpT]):
         self._pool_owner._cache[key] = (time.monotonic(), value)
         return value
 
+    @property
+    def _asks_models(self) -> bool:
+        # Without a key the request fails before sending: nothing may reach the service first.
+        return self._config.check_models and self._config.api_key is not None
+
     @staticmethod
     def _recovered(found: ImageGenerationResult, error: MiladyError) -> ImageGenerationResult:
         logger.warning("%s", recovered_note(error, found.returned))
@@ -267,7 +272,7 @@ class MiladyClient(_ClientBase[httpx.Client]):
 
         With the ``recover`` option such a failure is first looked up in the gallery.
         """
-        notes = [*request.notes, *([self.model_note(request.model)] if self._config.check_models else [])]
+        notes = [*request.notes, *([self.model_note(request.model)] if self._asks_models else [])]
         sent_at = now()
         try:
             result = run_sync(generate_flow(self._config, request), self._http)
@@ -427,7 +432,7 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
         return await self.send(request)
 
     async def send(self, request: GenerateImageRequest) -> ImageGenerationResult:
-        notes = [*request.notes, *([await self.model_note(request.model)] if self._config.check_models else [])]
+        notes = [*request.notes, *([await self.model_note(request.model)] if self._asks_models else [])]
         sent_at = now()
         try:
             result = await run_async(generate_flow(self._config, request), self._transport())

@@ -57,7 +57,7 @@ async def test_each_status_reaches_the_agent_as_the_core_line(
         server.faults.force_status(status)
         with pytest.raises(MiladyError) as caught:
             client.generate_image("a red fox")
-    tool = make_tool(max_retries=0)
+    tool = make_tool(max_retries=0, client_kwargs={"recover_for": 1.0})  # a short look in the gallery
     server.faults.force_status(status)
     message = await call(tool, kind_sync_async, {"prompt": "a red fox"})
     assert message.status == "error"
@@ -90,7 +90,9 @@ async def test_broken_answers_reach_the_agent(
     faults: dict[str, Any], expected: str, kind_sync_async: str, server: LocalServer, make_tool: Any
 ) -> None:
     server.faults.update(**faults)
-    message = await call(make_tool(max_retries=0), kind_sync_async, {"prompt": "a red fox"})
+    # Recovery off: what reaches the agent when nothing is found (recovery has its own tests).
+    tool = make_tool(max_retries=0, client_kwargs={"recover_for": 0})
+    message = await call(tool, kind_sync_async, {"prompt": "a red fox"})
     assert message.status == "error"
     assert expected in message.text
 
