@@ -249,8 +249,9 @@ def milady_env(monkeypatch: pytest.MonkeyPatch, server: LocalServer, no_config_f
 
 @pytest.fixture
 def no_retries(no_config_file: Path) -> None:
-    """Retried statuses answer on the first try, so each test sees the status itself (a config file setting)."""
-    no_config_file.write_text('{"max_retries": 0}')
+    """Retried statuses answer on the first try, so each test sees the status itself, and a failure that may
+    have run is looked for in the gallery only briefly (both config file settings)."""
+    no_config_file.write_text('{"max_retries": 0, "recover_for": 1}')
 
 
 def default_inputs(**changes: Any) -> dict[str, Any]:
