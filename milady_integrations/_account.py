@@ -7,6 +7,7 @@ timed-out (or otherwise ambiguous) request made can be found instead of sent aga
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlencode
@@ -78,7 +79,7 @@ def model_price_flow(config: ClientConfig, model: str) -> Flow[float | None]:
     return parse_model_price_body(body)
 
 
-def _made_by(item: GalleryItem, pending: Pending, skew: timedelta, taken: set[str]) -> bool:
+def _made_by(item: GalleryItem, pending: Pending, skew: timedelta, taken: Container[str]) -> bool:
     return (
         item.url is not None
         and item.url not in taken
@@ -90,7 +91,7 @@ def _made_by(item: GalleryItem, pending: Pending, skew: timedelta, taken: set[st
 
 
 def recover_flow(
-    config: ClientConfig, pending: Pending, taken: set[str], policy: RecoveryPolicy
+    config: ClientConfig, pending: Pending, taken: Container[str], policy: RecoveryPolicy
 ) -> Flow[ImageGenerationResult | None]:
     """Look in the gallery for the images ``pending`` made, not already ``taken`` by this client.
 

@@ -51,7 +51,10 @@ CachedT = TypeVar("CachedT")
 _LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=16)
 #: Image URLs any client of this process already handed out: recovery never returns them as another
 #: request's images (faces make a client per run, so a per-client record would not do).
-_HANDED_OUT: set[str] = set()
+#: An insertion-ordered set: only the newest need remembering (recovery looks back minutes), so a
+#: long-running server forgets the oldest half past ``_HANDED_OUT_MAX``.
+_HANDED_OUT: dict[str, None] = {}
+_HANDED_OUT_MAX = 50_000
 #: How long the service's model status and prices are trusted before asking again.
 CACHE_SECONDS = 300.0
 
@@ -231,7 +234,10 @@ class _ClientBase(Generic[HttpT]):
         return result
 
     def _returned(self, result: ImageGenerationResult) -> ImageGenerationResult:
-        _HANDED_OUT.update(result.urls)
+        _HANDED_OUT.update(dict.fromkeys(result.urls))
+        if len(_HANDED_OUT) > _HANDED_OUT_MAX:
+            for url in list(_HANDED_OUT)[: _HANDED_OUT_MAX // 2]:
+                del _HANDED_OUT[url]
         return result
 
     def _recovery(self, error: BaseException, polls: int | None) -> Any:
