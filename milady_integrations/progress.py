@@ -1,0 +1,128 @@
+"""Waiting for a generation, said the same way by every face: a line of text, a bar, the cost.
+
+A face passes ``show``, which puts a ``Tick`` into its framework (ComfyUI's bar and text,
+``gr.Progress``, an MCP progress notification). The estimate of the time left comes from
+recent runs of the model in this process, the estimated cost from the service's prices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from .durations import RecentDurations
+from .errors import MiladyError
+from .wording import waiting_line
+
+if TYPE_CHECKING:
+    from .client import AsyncMiladyClient
+
+__all__ = ["RECENT", "Tick", "estimated_cost", "wait_fraction", "wait_with_progress"]
+
+logger = logging.getLogger("milady_integrations")
+T = TypeVar("T")
+
+#: Every face in this process learns from every run: "~8 s left" and the bar's pace.
+RECENT = RecentDurations()
+#: How often ``interrupt`` is asked while waiting (ComfyUI's Cancel answers within this).
+POLL_SECONDS = 0.1
+#: The longest the price look-up may take; the run never waits for it.
+PRICE_TIMEOUT = 5.0
+#: With no recent run of the model to go by, the bar is half way after this many seconds.
+UNKNOWN_HALF_SECONDS = 20.0
+#: The bar never fills before the answer comes.
+WAIT_CEILING = 0.95
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One moment of the wait: ``text`` is "Generating 4 images with <model>: 12 s (~8 s left) · estimated …"."""
+
+    elapsed: float
+    fraction: float  # of the wait, 0 to WAIT_CEILING: toward the expected time
+    text: str
+
+
+def wait_fraction(elapsed: float, expected: float | None) -> float:
+    """How far into the wait: toward the expected duration, never full before the answer."""
+    if expected:
+        return min(elapsed / expected, WAIT_CEILING)
+    return min(elapsed / (elapsed + UNKNOWN_HALF_SECONDS), WAIT_CEILING)
+
+
+def _credits(amount: float) -> str:
+    return f"{round(amount, 4):g} credits"
+
+
+async def estimated_cost(client: AsyncMiladyClient, model: str, images: int) -> str | None:
+    """ "estimated 0.096 credits" (the model's price) or "estimated 0.02-0.1 credits" (the service's range).
+
+    None when the service says nothing or is slow to say it: an estimate never holds up a run.
+    """
+    try:
+        price = await asyncio.wait_for(client.estimated_price(model), PRICE_TIMEOUT)
+        if price is not None:
+            return f"estimated {_credits(price * images)}"
+        span = await asyncio.wait_for(client.price_range(), PRICE_TIMEOUT)
+        if span is not None:
+            return f"estimated {round(span.min * images, 4):g}-{_credits(span.max * images)}"
+    except (MiladyError, asyncio.TimeoutError) as exc:
+        logger.debug("no price estimate: %s", exc)
+    return None
+
+
+def _finished(estimate: asyncio.Future[str | None] | None) -> str | None:
+    if estimate is None or not estimate.done() or estimate.cancelled() or estimate.exception() is not None:
+        return None
+    return estimate.result()
+
+
+async def wait_with_progress(
+    work: Awaitable[T],
+    *,
+    images: int,
+    model: str,
+    show: Callable[[Tick], object],
+    client: AsyncMiladyClient | None = None,
+    interrupt: Callable[[], None] | None = None,
+) -> T:
+    """Await ``work`` (a generation of ``images`` with ``model``), showing a ``Tick`` when its text changes.
+
+    That is about once a second, and when the cost estimate arrives (asked of ``client``
+    when given). ``show`` may be async. ``interrupt`` is called every ``POLL_SECONDS``;
+    whatever it raises cancels ``work`` (the HTTP request) and propagates. The duration
+    of a finished run teaches ``RECENT``.
+    """
+    task = asyncio.ensure_future(work)
+    estimate = asyncio.ensure_future(estimated_cost(client, model, images)) if client is not None else None
+    expected = RECENT.expected(model)
+    started = time.monotonic()
+    shown = ""
+    try:
+        while True:
+            elapsed = time.monotonic() - started
+            cost = _finished(estimate)
+            text = waiting_line(images, model, elapsed, expected) + (f" · {cost}" if cost else "")
+            if text != shown:
+                shown = text
+                reply = show(Tick(elapsed, wait_fraction(elapsed, expected), text))
+                if inspect.isawaitable(reply):
+                    await reply
+            if interrupt is not None:
+                interrupt()
+            done, _ = await asyncio.wait({task}, timeout=POLL_SECONDS)
+            if done:
+                result = task.result()
+                RECENT.record(model, time.monotonic() - started)
+                return result
+    finally:
+        if estimate is not None:
+            estimate.cancel()
+        if not task.done():
+            task.cancel()  # the HTTP request stops; the service may still finish (and bill) it
+            await asyncio.gather(task, return_exceptions=True)

@@ -1,0 +1,97 @@
+"""Waiting for a generation: what every face shows while the service works (milady_integrations.progress)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from milady_integrations import AsyncMiladyClient
+from milady_integrations.local import LocalServer
+from milady_integrations.progress import RECENT, WAIT_CEILING, Tick, wait_fraction, wait_with_progress
+
+MODEL = "google/gemini-2.5-flash-image"
+
+
+@pytest.fixture
+async def client(server: LocalServer) -> AsyncIterator[AsyncMiladyClient]:
+    RECENT.clear()
+    async with AsyncMiladyClient(server.api_key, base_url=server.base_url) as made:
+        yield made
+    RECENT.clear()
+
+
+async def test_a_real_generation_is_shown_waiting_then_its_cost_estimate(client: AsyncMiladyClient) -> None:
+    ticks: list[Tick] = []
+    result = await wait_with_progress(
+        client.generate_images("a lighthouse", num_images=2, model=MODEL),
+        images=2,
+        model=MODEL,
+        show=ticks.append,
+        client=client,
+    )
+    assert result.returned == 2
+    assert ticks[0].text == f"Generating 2 images with {MODEL}: 0 s"
+    assert [t.elapsed for t in ticks] == sorted(t.elapsed for t in ticks)
+    # The run taught the estimate: the next wait says how long is left from the first moment.
+    assert RECENT.expected(MODEL) is not None
+
+
+async def test_the_estimate_joins_the_line_once_the_price_is_known(client: AsyncMiladyClient) -> None:
+    ticks: list[Tick] = []
+    await wait_with_progress(asyncio.sleep(1.5), images=3, model=MODEL, show=ticks.append, client=client)
+    priced = [t.text for t in ticks if " · estimated " in t.text]
+    assert priced and priced[0].startswith(f"Generating 3 images with {MODEL}: ")
+    assert priced[0].endswith(" credits")
+
+
+async def test_recent_runs_of_the_model_give_the_time_left_and_the_bar_its_pace() -> None:
+    RECENT.clear()
+    RECENT.record(MODEL, 30.0)
+    ticks: list[Tick] = []
+    await wait_with_progress(asyncio.sleep(0), images=1, model=MODEL, show=ticks.append)
+    RECENT.clear()
+    assert ticks[0].text == f"Generating 1 image with {MODEL}: 0 s (~30 s left)"
+    assert wait_fraction(15.0, 30.0) == pytest.approx(0.5)
+
+
+def test_the_bar_never_fills_before_the_answer() -> None:
+    assert wait_fraction(300.0, 30.0) == WAIT_CEILING
+    assert wait_fraction(10_000.0, None) <= WAIT_CEILING
+    assert wait_fraction(5.0, None) < wait_fraction(10.0, None)
+
+
+async def test_an_interrupt_cancels_the_request_and_is_raised() -> None:
+    class Cancelled(Exception):
+        pass
+
+    stopped = asyncio.Event()
+
+    async def slow_request() -> None:
+        try:
+            await asyncio.sleep(60)
+        finally:
+            stopped.set()
+
+    polls = []
+
+    def interrupt() -> None:
+        polls.append(1)
+        if len(polls) == 3:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        await wait_with_progress(slow_request(), images=1, model=MODEL, show=lambda tick: None, interrupt=interrupt)
+    assert stopped.is_set()
+
+
+async def test_an_async_show_is_awaited() -> None:
+    shown: list[str] = []
+
+    async def show(tick: Tick) -> None:
+        await asyncio.sleep(0)
+        shown.append(tick.text)
+
+    await wait_with_progress(asyncio.sleep(0), images=4, model=MODEL, show=show)
+    assert shown == [f"Generating 4 images with {MODEL}: 0 s"]
