@@ -26,7 +26,14 @@ from ._proc import clean_env, no_traceback
 
 REPO = Path(__file__).resolve().parents[2]
 #: The READMEs whose examples are tested.
-DOCS = ("README.md", "comfyui_nodes/README.md", "langchain_tool/README.md")
+DOCS = ("README.md", "comfyui_nodes/README.md", "langchain_tool/README.md", "gradio_app/README.md")
+#: An app example ends by serving until Ctrl-C; here it starts, answers, and stops.
+SERVE_FOREVER = "demo.launch()"
+SERVE_ONCE = (
+    "demo.launch(prevent_thread_lock=True)\n"
+    "import urllib.request; assert urllib.request.urlopen(demo.local_url).status == 200\n"
+    "demo.close()"
+)
 RUNNABLE = {"python", "bash"}
 #: Fences that show data or output, not something to run.
 DATA = {"json", "text"}
@@ -112,7 +119,8 @@ def test_the_example_runs(block: Block, server: LocalServer, workdir: Path) -> N
     env = clean_env(MILADY_API_KEY=server.api_key, MILADY_BASE_URL=server.base_url)
     env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
     shell = ["bash", "-euo", "pipefail", "-c"]
-    command = [sys.executable, "-c", block.code] if block.lang == "python" else [*shell, block.code]
+    code = block.code.replace(SERVE_FOREVER, SERVE_ONCE) if block.lang == "python" else block.code
+    command = [sys.executable, "-c", code] if block.lang == "python" else [*shell, code]
     done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=110)
     assert done.returncode == 0, f"{block.name} failed:\n{done.stdout}\n{done.stderr}"
     assert no_traceback(done.stderr), done.stderr
