@@ -1,25 +1,24 @@
 """ComfyUI nodes for Milady Cloud image generation.
 
-The V3 nodes (``io.ComfyNode``) when this ComfyUI has the V3 schema, the classic
-nodes otherwise: same node ids, inputs and outputs, from one declaration (``_spec``).
-ComfyUI registers what ``NODE_CLASS_MAPPINGS`` holds, V3 classes included, and reads
-``comfy_entrypoint`` only from packs without it: so the mapping is exported in both
-cases (the Registry and ComfyUI-Manager also read its keys without running the pack),
-and the V3 extension (``_v3.comfy_entrypoint``) lists the same classes.
+The V3 nodes (``io.ComfyNode``) when this ComfyUI has the V3 schema, the classic nodes
+otherwise: same node ids, inputs and outputs, from one declaration (``_spec``). ComfyUI
+registers what ``NODE_CLASS_MAPPINGS`` holds, V3 classes included, and reads
+``comfy_entrypoint`` only from packs without it: so the mapping is exported in both cases
+(the Registry and ComfyUI-Manager also read its keys without running the pack).
 
-Importing this package is cheap: the nodes load the client, numpy and torch only
-when ComfyUI asks for their inputs or runs them.
+Importing this package is cheap: the nodes load the client, numpy and torch only when
+ComfyUI asks for their inputs or runs them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import _comfy
+from ._comfy import v3_api
 from ._spec import NODES
 from .errors import to_comfy_error
 
-if _comfy.v3_api() is not None:
+if v3_api() is not None:
     from . import _v3 as _chosen
 
     NODE_API = "v3"

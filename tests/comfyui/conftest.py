@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from milady_integrations.local import LocalServer
+from milady_integrations.progress import RECENT
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -168,9 +169,7 @@ def pack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture(autouse=True)
 def _no_recent_runs() -> None:
     """Each test starts with no remembered durations (so no "~N s left" unless the test made runs)."""
-    run_module = sys.modules.get("comfyui_nodes._run")
-    if run_module is not None:
-        run_module.RECENT.clear()
+    RECENT.clear()
 
 
 def is_v3(node_class: type) -> bool:
