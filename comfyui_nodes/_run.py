@@ -1,12 +1,14 @@
 """One run of a node, for both node APIs: generate (the core fans out per source image), or load from the gallery.
 
-Waiting asks ComfyUI's interrupt flag, so Cancel stops a request within a fraction of
-a second; the in-flight HTTP requests are cancelled, not left running here.
+Waiting asks ComfyUI's interrupt flag, so Cancel stops a request within a fraction of a
+second: the HTTP requests are cancelled, not left running. ComfyUI's hooks are imported
+when used and skipped when absent, so the nodes also run outside ComfyUI.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import time
 from typing import Any
@@ -15,16 +17,77 @@ from milady_integrations import AsyncMiladyClient, InvalidRequestError, MiladyEr
 from milady_integrations._config import RECOVER_FOR
 from milady_integrations.catalogue import ASPECT_RATIOS, nearest_aspect_ratio
 from milady_integrations.config_file import resolve_endpoint
-from milady_integrations.progress import interruptible, wait_with_progress
+from milady_integrations.progress import Tick, interruptible, wait_with_progress
 from milady_integrations.request import field_problems, problems_error
 from milady_integrations.wording import outcome_line, plural
 
-from ._comfy import Progress, interrupt
-from ._spec import MATCH_SOURCE, NodeSpec, config_paths
 from ._tensors import decode_and_stack, source_data_urls
 from .errors import to_comfy_error
+from .nodes import MATCH_SOURCE, NodeSpec, config_paths
 
 logger = logging.getLogger("comfyui_nodes")
+#: The bar's scale: waiting fills the first WAIT_STEPS, reading the images the rest.
+BAR_STEPS, WAIT_STEPS = 100, 90
+#: Longest side of the picture shown on the bar (ComfyUI's default preview size).
+PREVIEW_SIZE = 512
+
+
+def interrupt() -> None:
+    """Raise ComfyUI's own interrupt exception (it clears the flag) once the user pressed Cancel."""
+    try:
+        import comfy.model_management as mm
+    except ImportError:
+        return
+    mm.throw_exception_if_processing_interrupted()
+
+
+def _thumbnail(data: bytes) -> Any:
+    """A small RGB picture for the bar; None if it does not decode (stacking reports that)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            picture.draft("RGB", (PREVIEW_SIZE, PREVIEW_SIZE))
+            small = picture.convert("RGB")
+    except Exception:  # a preview is best effort
+        return None
+    small.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
+    return ("JPEG", small, PREVIEW_SIZE)
+
+
+class Progress:
+    """One run's bar (climbing while waiting, then per image read, each shown on it) and line of text."""
+
+    def __init__(self, node_id: str | None, images: int) -> None:
+        self.node_id, self.images, self.read, self.bar = node_id, images, 0, None
+        try:
+            from comfy.utils import ProgressBar
+        except ImportError:
+            return
+        try:
+            self.bar = ProgressBar(BAR_STEPS, node_id=node_id)
+        except TypeError:  # ComfyUI before progress bars knew their node
+            self.bar = ProgressBar(BAR_STEPS)
+
+    def waiting(self, tick: Tick) -> None:
+        if self.bar is not None:
+            self.bar.update_absolute(int(WAIT_STEPS * tick.fraction), BAR_STEPS)
+        self.text(tick.text)
+
+    async def image_read(self, data: bytes) -> None:
+        preview = await asyncio.to_thread(_thumbnail, data)
+        self.read += 1
+        if self.bar is not None:
+            value = WAIT_STEPS + (BAR_STEPS - WAIT_STEPS) * self.read // max(self.images, 1)
+            self.bar.update_absolute(value, BAR_STEPS, preview)
+
+    def text(self, message: str) -> None:
+        try:
+            from server import PromptServer
+        except ImportError:
+            return
+        if self.node_id is not None:
+            PromptServer.instance.send_progress_text(f"Milady: {message}", self.node_id)
 
 
 async def run(node: NodeSpec, node_id: str | None, inputs: dict[str, Any]) -> tuple[Any, ...]:
@@ -44,7 +107,7 @@ def _client(account: str | None) -> AsyncMiladyClient:
 
 
 def _aspect_ratio(aspect_ratio: str, source_image: Any) -> str:
-    """The ratio to send: "match source" becomes the nearest of the service's ratios to the first source's shape."""
+    """The ratio to send: "match source" becomes the nearest to the first source image's shape."""
     if aspect_ratio != MATCH_SOURCE:
         return aspect_ratio
     if source_image is None:
@@ -68,12 +131,10 @@ async def generate(
     problems = field_problems(options, check_source=False)
     if problems:
         raise problems_error(problems)
-    # Encoding frames takes tens of ms per image: in a worker thread, so ComfyUI's event
-    # loop (other async nodes, Cancel) stays free.
+    # Encoding takes tens of ms per image: in a thread, so ComfyUI's event loop (other nodes, Cancel) stays free.
     sources = None if source_image is None else await asyncio.to_thread(source_data_urls, source_image)
     total = options["num_images"] * (len(sources) if sources else 1)
-    progress = Progress(node_id, total)
-    started = time.monotonic()
+    progress, started = Progress(node_id, total), time.monotonic()
     async with _client(account) as client:
         work = client.generate_images(**options, source_images=sources, downscale_source=True)
         result = await wait_with_progress(
@@ -87,8 +148,8 @@ async def generate(
             return data
 
         parts = await interruptible(asyncio.gather(*map(read, result.images), return_exceptions=True), interrupt)
-    datas = [p for p in parts if isinstance(p, bytes)]
-    unread: list[Any] = [p for p in parts if not isinstance(p, bytes)]
+    datas = [part for part in parts if isinstance(part, bytes)]
+    unread: list[Any] = [part for part in parts if not isinstance(part, bytes)]
     for failure in unread:
         if not isinstance(failure, MiladyError):
             raise failure
@@ -97,9 +158,9 @@ async def generate(
     # Decoded on all cores straight into one batch, off the event loop; undecodable ones set aside.
     images, masks = await asyncio.to_thread(decode_and_stack, datas, failures=unread)
     text = outcome_line(result, time.monotonic() - started)
-    if unread:
-        logger.warning("Milady: %d images could not be read (their URLs are in urls): %s", len(unread), unread)
+    if unread:  # paid for: the images that did arrive are kept
         text += f"; {len(unread)} could not be read (their URLs are in urls): {unread[0]}"
+        logger.warning("Milady: %s", text)
     progress.text(text)
     return images, result.text, "\n".join(result.urls), masks
 

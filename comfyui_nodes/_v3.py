@@ -1,6 +1,6 @@
-"""The nodes in ComfyUI's V3 node API (``io.ComfyNode``), rendered from the same ``_spec`` as the classic ones.
+"""The nodes in ComfyUI's V3 node API (``io.ComfyNode``), rendered from the classic ones' declaration (``nodes``).
 
-Imported only after ``_comfy.v3_api()`` found every name used here. What V3 adds for
+Imported only after ``v3_api()`` (in ``__init__``) found every name used here. What V3 adds for
 artists: the images previewed on the node itself, search aliases where ComfyUI knows
 them, and the prompt checked before the workflow runs.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from comfy_api.v0_0_2 import ComfyExtension, io, ui
 
-from ._spec import GALLERY, GENERATE, NodeSpec, validate_prompt
+from .nodes import GALLERY, GENERATE, NodeSpec, validate_prompt
 
 __all__ = ["MiladyExtension", "MiladyGallery", "MiladyGenerateImage", "comfy_entrypoint"]
 

@@ -61,7 +61,7 @@ async def test_a_broken_config_file_is_named_without_its_content(
 
 
 def test_the_config_file_sits_beside_the_pack(pack: Any) -> None:
-    from comfyui_nodes._spec import config_paths
+    from comfyui_nodes.nodes import config_paths
 
     repo = Path(__file__).resolve().parents[2]
     assert config_paths() == (repo / "milady_config.json", repo / "comfyui_nodes" / "milady_config.json")

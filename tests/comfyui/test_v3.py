@@ -21,7 +21,7 @@ SURFACE = json.loads((HERE / "comfy_v3_surface.json").read_text())
 
 
 def test_the_v3_names_the_pack_uses_were_read_from_comfyui(pack: types.ModuleType) -> None:
-    from comfyui_nodes._comfy import V3_MODULE, V3_NAMES
+    from comfyui_nodes import V3_MODULE, V3_NAMES
 
     # Pinned to a versioned module, never "latest" (its maintainers say it may change).
     assert V3_MODULE == "comfy_api.v0_0_2" and "latest" not in V3_MODULE
