@@ -158,6 +158,19 @@ async def test_cancel_stops_a_slow_request(
     assert not any(t.startswith("Milady: 1 image") for t in comfy.text_lines)
 
 
+async def test_cancel_while_the_images_download_stops_the_download(
+    run: Any, node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any
+) -> None:
+    milady_env.faults.update(image_url="hang")  # the image URLs never answer
+    task = asyncio.create_task(run(node_class, inputs()))
+    while not any(t.startswith("Milady: reading") for t in comfy.text_lines):  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    comfy.interrupt()
+    with pytest.raises(comfy.modules["comfy.model_management"].InterruptProcessingException):
+        await task
+    assert comfy.processing_interrupted() is False
+
+
 async def test_cancel_before_sending_raises_the_interrupt(
     run: Any, node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any
 ) -> None:
