@@ -1,10 +1,9 @@
 """ComfyUI nodes for Milady Cloud image generation.
 
-The V3 nodes (``io.ComfyNode``) when this ComfyUI has the V3 schema, the classic nodes
-otherwise: same node ids, inputs and outputs, from one declaration (``nodes``). ComfyUI
-registers what ``NODE_CLASS_MAPPINGS`` holds, V3 classes included, and reads
-``comfy_entrypoint`` only from packs without it: so the mapping is exported in both cases
-(the Registry and ComfyUI-Manager also read its keys without running the pack).
+V3 nodes (``io.ComfyNode``) when this ComfyUI has the V3 schema, classic ones otherwise: same
+ids, inputs and outputs, from one declaration (``nodes``). ComfyUI reads ``comfy_entrypoint``
+only from packs without ``NODE_CLASS_MAPPINGS``, so the mapping (V3 classes included) is what
+registers them either way; the Registry and ComfyUI-Manager read its keys without running the pack.
 Importing this is cheap: the client, numpy and torch load when a node lists its inputs or runs.
 """
 

@@ -142,23 +142,23 @@ async def generate(
         )
         progress.text(f"reading {plural(len(result.images), 'image')}")
 
-        async def read(image: Any) -> bytes:
-            data = await client.read_image(image)
+        async def read(image: Any) -> bytes | MiladyError:
+            try:
+                data = await client.read_image(image)
+            except MiladyError as err:
+                return err  # paid for: the images that did arrive are kept
             await progress.image_read(data)
             return data
 
-        parts = await interruptible(asyncio.gather(*map(read, result.images), return_exceptions=True), interrupt)
+        parts = await interruptible(asyncio.gather(*map(read, result.images)), interrupt)
     datas = [part for part in parts if isinstance(part, bytes)]
     unread: list[Any] = [part for part in parts if not isinstance(part, bytes)]
-    for failure in unread:
-        if not isinstance(failure, MiladyError):
-            raise failure
     if not datas:
         raise unread[0]
     # Decoded on all cores straight into one batch, off the event loop; undecodable ones set aside.
     images, masks = await asyncio.to_thread(decode_and_stack, datas, failures=unread)
     text = outcome_line(result, time.monotonic() - started)
-    if unread:  # paid for: the images that did arrive are kept
+    if unread:
         text += f"; {len(unread)} could not be read (their URLs are in urls): {unread[0]}"
         logger.warning("Milady: %s", text)
     progress.text(text)
