@@ -11,22 +11,11 @@ __all__ = ["MiladyNodeError", "to_comfy_error"]
 
 
 class MiladyNodeError(RuntimeError):
-    """A failed Milady request, as ComfyUI reports it: the text is the shared message.
-
-    ComfyUI's dialog prints ``str(exception)``; the original error stays on
-    ``__cause__`` and its details (status, hint, request id) on this object.
-    """
-
-    def __init__(self, error: MiladyError) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.status_code = error.status_code
-        self.hint = error.hint
-        self.request_id = error.request_id
+    """A failed Milady request: ComfyUI's dialog prints ``str()``, the shared message; the error is ``__cause__``."""
 
 
-def to_comfy_error(err: MiladyError) -> Exception:
-    """The exception to raise from a node for ``err``: same text as ``str(err)``, never a placeholder."""
-    converted = MiladyNodeError(err)
+def to_comfy_error(err: MiladyError) -> MiladyNodeError:
+    """The exception a node raises for ``err``: the same text as ``str(err)``, never a placeholder image."""
+    converted = MiladyNodeError(str(err))
     converted.__cause__ = err
     return converted

@@ -22,7 +22,7 @@ from .wording import waiting_line
 if TYPE_CHECKING:
     from .client import AsyncMiladyClient
 
-__all__ = ["RECENT", "Tick", "estimated_cost", "wait_fraction", "wait_with_progress"]
+__all__ = ["RECENT", "Tick", "estimated_cost", "interruptible", "wait_fraction", "wait_with_progress"]
 
 logger = logging.getLogger("milady_integrations")
 T = TypeVar("T")
@@ -126,3 +126,16 @@ async def wait_with_progress(
         if not task.done():
             task.cancel()  # the HTTP request stops; the service may still finish (and bill) it
             await asyncio.gather(task, return_exceptions=True)
+
+
+async def interruptible(work: Awaitable[T], interrupt: Callable[[], None]) -> T:
+    """Await ``work`` (a download, a gallery look-up) with no text, ``interrupt`` asked as in ``wait_with_progress``."""
+    task = asyncio.ensure_future(work)
+    try:
+        while not task.done():
+            interrupt()
+            await asyncio.wait({task}, timeout=POLL_SECONDS)
+        return task.result()
+    finally:
+        task.cancel()  # nothing when done; else it stops here, as in wait_with_progress
+        await asyncio.gather(task, return_exceptions=True)

@@ -88,8 +88,8 @@ def extract(root: Path) -> dict[str, Any]:
 
 
 def used_part(surface: dict[str, Any]) -> dict[str, Any]:
-    """Of the modules' names, only those the pack uses (``_comfy.V3_NAMES``); constructors and fields whole."""
-    from comfyui_nodes._comfy import V3_NAMES
+    """Of the modules' names, only those the pack uses (``comfyui_nodes.V3_NAMES``); constructors and fields whole."""
+    from comfyui_nodes import V3_NAMES
 
     modules = {"": "comfy_api.v0_0_2", "io": "io", "ui": "ui"}
     kept = dict(surface)

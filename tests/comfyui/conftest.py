@@ -10,6 +10,7 @@ With ``comfy_api.v0_0_2`` present (v3_stand_ins.py) the pack serves V3 nodes: th
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 import threading
 import types
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from milady_integrations.local import LocalServer
+from milady_integrations.progress import RECENT
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,6 +108,14 @@ class ComfyStandIns:
     def text_lines(self) -> list[str]:
         return [text for text, _ in self.texts]
 
+    @classmethod
+    def installed(cls, monkeypatch: pytest.MonkeyPatch) -> ComfyStandIns:
+        """New stand-ins in sys.modules until the test ends."""
+        stand_ins = cls()
+        for name, module in stand_ins.modules.items():
+            monkeypatch.setitem(sys.modules, name, module)
+        return stand_ins
+
 
 def load_pack_like_comfyui(repo: Path = REPO) -> types.ModuleType:
     """What ComfyUI's nodes.load_custom_node does for a folder in custom_nodes/."""
@@ -118,6 +128,24 @@ def load_pack_like_comfyui(repo: Path = REPO) -> types.ModuleType:
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def load_in_subprocess(then: str, folder: Path = REPO, *, before: str = "") -> str:
+    """Python code ``then`` run in a fresh interpreter after ``before`` and loading the pack at ``folder``
+    as ComfyUI does (``module`` is the pack); what it printed."""
+    code = f"""
+import importlib.util, json, sys
+from pathlib import Path
+{before}
+path = {str(folder)!r}
+name = path.replace(".", "_x_")
+spec = importlib.util.spec_from_file_location(name, path + "/__init__.py", submodule_search_locations=[path])
+module = importlib.util.module_from_spec(spec)
+sys.modules[name] = module
+spec.loader.exec_module(module)
+{then}
+"""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/").stdout
 
 
 def v3_stand_ins() -> types.ModuleType:
@@ -168,9 +196,7 @@ def pack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture(autouse=True)
 def _no_recent_runs() -> None:
     """Each test starts with no remembered durations (so no "~N s left" unless the test made runs)."""
-    run_module = sys.modules.get("comfyui_nodes._run")
-    if run_module is not None:
-        run_module.RECENT.clear()
+    RECENT.clear()
 
 
 def is_v3(node_class: type) -> bool:
@@ -220,10 +246,7 @@ def run() -> Any:
 @pytest.fixture(autouse=True)
 def comfy(monkeypatch: pytest.MonkeyPatch) -> ComfyStandIns:
     """Fresh ComfyUI stand-ins in sys.modules for each test."""
-    stand_ins = ComfyStandIns()
-    for name, module in stand_ins.modules.items():
-        monkeypatch.setitem(sys.modules, name, module)
-    return stand_ins
+    return ComfyStandIns.installed(monkeypatch)
 
 
 @pytest.fixture

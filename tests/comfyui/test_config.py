@@ -61,10 +61,10 @@ async def test_a_broken_config_file_is_named_without_its_content(
 
 
 def test_the_config_file_sits_beside_the_pack(pack: Any) -> None:
-    from comfyui_nodes import _settings
+    from comfyui_nodes.nodes import config_paths
 
     repo = Path(__file__).resolve().parents[2]
-    assert _settings.config_paths() == (repo / "milady_config.json", repo / "comfyui_nodes" / "milady_config.json")
+    assert config_paths() == (repo / "milady_config.json", repo / "comfyui_nodes" / "milady_config.json")
     # Both are git-ignored: a key must never be committed.
     ignored = (repo / ".gitignore").read_text().split()
     assert "/milady_config.json" in ignored and "/comfyui_nodes/milady_config.json" in ignored
@@ -73,7 +73,7 @@ def test_the_config_file_sits_beside_the_pack(pack: Any) -> None:
 
 
 def test_the_endpoint_never_shows_the_key(pack: Any) -> None:
-    from comfyui_nodes._settings import Endpoint
+    from milady_integrations.config_file import Endpoint
 
     assert "sk-abc" not in repr(Endpoint(api_key="sk-abc", base_url=None))
 

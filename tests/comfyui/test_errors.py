@@ -7,34 +7,30 @@ from typing import Any
 
 import pytest
 
+import milady_integrations as mi
 from milady_integrations import (
     AsyncMiladyClient,
-    AuthenticationError,
     GenerationFailedError,
     ImageDownloadError,
     InsufficientCreditsError,
     InvalidRequestError,
-    MiladyAPIError,
     MiladyError,
-    OutcomeUnknownError,
-    RateLimitError,
-    ServiceUnavailableError,
 )
 from milady_integrations.local import LocalServer
 
 from .conftest import run_node, validate
 
 STATUS_ERRORS: dict[int, type[MiladyError]] = {
-    400: InvalidRequestError,
-    401: AuthenticationError,
-    402: InsufficientCreditsError,
-    403: AuthenticationError,
-    404: MiladyAPIError,
-    429: RateLimitError,
-    500: GenerationFailedError,
-    502: OutcomeUnknownError,
-    503: ServiceUnavailableError,
-    504: OutcomeUnknownError,
+    400: mi.InvalidRequestError,
+    401: mi.AuthenticationError,
+    402: mi.InsufficientCreditsError,
+    403: mi.AuthenticationError,
+    404: mi.MiladyAPIError,
+    429: mi.RateLimitError,
+    500: mi.GenerationFailedError,
+    502: mi.OutcomeUnknownError,
+    503: mi.ServiceUnavailableError,
+    504: mi.OutcomeUnknownError,
 }
 
 

@@ -8,12 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from milady_integrations import AsyncMiladyClient
 from milady_integrations.local import LocalServer
-
-needs_gallery = pytest.mark.skipif(
-    not hasattr(AsyncMiladyClient, "gallery"), reason="needs client.gallery (billing issue)"
-)
 
 
 @pytest.fixture
@@ -34,7 +29,6 @@ def test_the_gallery_node_is_declared_like_the_generate_node(pack: Any) -> None:
     assert gallery.RETURN_NAMES == ("image", "prompt", "url")
 
 
-@needs_gallery
 async def test_loads_the_newest_generation_without_paying(
     pack: Any, inputs: Any, milady_env: LocalServer, own_gallery: str, run: Any, comfy: Any
 ) -> None:
@@ -53,7 +47,6 @@ async def test_loads_the_newest_generation_without_paying(
     assert comfy.text_lines[-1].startswith("Milady: generation 1 from your gallery")
 
 
-@needs_gallery
 async def test_an_index_past_the_gallery_says_so(pack: Any, inputs: Any, own_gallery: str, run: Any) -> None:
     await run(pack.NODE_CLASS_MAPPINGS["MiladyGenerateImage"], inputs())
     with pytest.raises(Exception) as caught:

@@ -13,6 +13,13 @@ import torch
 from milady_integrations.local import IMAGE_SIZES, LocalServer, ServerConfig
 
 
+async def _waiting_lines(run: Any, node_class: type, inputs: dict[str, Any], comfy: Any) -> list[str]:
+    """Run the node; the lines under it while the service worked."""
+    comfy.texts.clear()
+    await run(node_class, inputs)
+    return [t for t in comfy.text_lines if t.startswith("Milady: Generating")]
+
+
 def _check_images(images: Any, count: int, size: tuple[int, int]) -> None:
     width, height = size
     assert isinstance(images, torch.Tensor)
@@ -67,8 +74,7 @@ async def test_progress_text_shows_elapsed_time_while_waiting(
     run: Any, node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any
 ) -> None:
     milady_env.faults.update(latency=2.5)
-    await run(node_class, inputs())
-    waiting = [t for t in comfy.text_lines if t.startswith("Milady: Generating")]
+    waiting = await _waiting_lines(run, node_class, inputs(), comfy)
     seconds = [int(t.split(" · ")[0].rsplit(": ", 1)[1].removesuffix(" s")) for t in waiting]
     assert seconds == sorted(seconds) and sorted(set(seconds))[:3] == [0, 1, 2]
 
@@ -152,6 +158,19 @@ async def test_cancel_stops_a_slow_request(
     assert not any(t.startswith("Milady: 1 image") for t in comfy.text_lines)
 
 
+async def test_cancel_while_the_images_download_stops_the_download(
+    run: Any, node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any
+) -> None:
+    milady_env.faults.update(image_url="hang")  # the image URLs never answer
+    task = asyncio.create_task(run(node_class, inputs()))
+    while not any(t.startswith("Milady: reading") for t in comfy.text_lines):  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    comfy.interrupt()
+    with pytest.raises(comfy.modules["comfy.model_management"].InterruptProcessingException):
+        await task
+    assert comfy.processing_interrupted() is False
+
+
 async def test_cancel_before_sending_raises_the_interrupt(
     run: Any, node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any
 ) -> None:
@@ -169,13 +188,10 @@ async def test_a_model_that_ran_before_says_how_long_is_left(
     run: Any, node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any
 ) -> None:
     milady_env.faults.update(latency=2.2)
-    await run(node_class, inputs())
-    first = [t for t in comfy.text_lines if t.startswith("Milady: Generating")]
+    first = await _waiting_lines(run, node_class, inputs(), comfy)
     assert first and not [t for t in first if "left)" in t]  # no estimate before the model's first run
-    comfy.texts.clear()
     comfy.bar_updates.clear()
-    await run(node_class, inputs())
-    waiting = [t for t in comfy.text_lines if t.startswith("Milady: Generating")]
+    waiting = await _waiting_lines(run, node_class, inputs(), comfy)
     model = "google/gemini-2.5-flash-image"
     pattern = re.compile(rf"Milady: Generating 1 image with {re.escape(model)}: (\d+) s \(~(\d+) s left\)")
     seen = [pattern.fullmatch(t.split(" · ")[0]) for t in waiting]
@@ -206,13 +222,8 @@ async def test_the_billed_amount_shows_after_the_run_when_the_service_says(
 async def test_the_estimated_cost_shows_while_waiting(
     run: Any, node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any
 ) -> None:
-    from milady_integrations import AsyncMiladyClient
-
-    if not hasattr(AsyncMiladyClient, "estimated_price"):
-        pytest.skip("needs client.estimated_price (billing issue)")
     milady_env.faults.update(latency=1.5)
-    await run(node_class, inputs(num_images=2))
-    waiting = [t for t in comfy.text_lines if t.startswith("Milady: Generating")]
+    waiting = await _waiting_lines(run, node_class, inputs(num_images=2), comfy)
     assert any(" · estimated " in t and t.endswith(" credits") for t in waiting)
 
 

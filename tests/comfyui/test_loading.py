@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import inspect
 import json
-import subprocess
-import sys
 import types
 from pathlib import Path
 from typing import Any
 
 from milady_integrations import InvalidRequestError, schema
 
-from .conftest import combo_options, is_v3, validate
+from .conftest import combo_options, is_v3, load_in_subprocess, validate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,17 +39,8 @@ def test_runs_as_an_async_node_served_from_cache(node_class: type) -> None:
 
 def test_loading_imports_nothing_heavy() -> None:
     # ComfyUI reports each pack's import time at start-up.
-    code = f"""
-import importlib.util, json, sys
-repo = {str(REPO)!r}
-spec = importlib.util.spec_from_file_location(repo, repo + "/__init__.py", submodule_search_locations=[repo])
-module = importlib.util.module_from_spec(spec)
-sys.modules[repo] = module
-spec.loader.exec_module(module)
-print(json.dumps([sorted(module.NODE_CLASS_MAPPINGS), sorted(sys.modules)]))
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
-    keys, loaded = json.loads(out.stdout)
+    out = load_in_subprocess("print(json.dumps([sorted(module.NODE_CLASS_MAPPINGS), sorted(sys.modules)]))")
+    keys, loaded = json.loads(out)
     assert keys == ["MiladyGallery", "MiladyGenerateImage"]
     heavy = {"torch", "numpy", "gradio", "gradio_client", "langchain", "langchain_core", "httpx", "pydantic"}
     assert heavy.isdisjoint(loaded), sorted(heavy & set(loaded))
@@ -61,19 +50,8 @@ def test_loading_from_a_folder_with_dots_in_its_name(tmp_path: Any) -> None:
     # ComfyUI names the module after the folder path with "." replaced; absolute imports must still work.
     clone = tmp_path / "milady-integrations.v1"
     clone.symlink_to(REPO, target_is_directory=True)
-    code = f"""
-import importlib.util, sys
-path = {str(clone)!r}
-name = path.replace(".", "_x_")
-spec = importlib.util.spec_from_file_location(name, path + "/__init__.py", submodule_search_locations=[path])
-module = importlib.util.module_from_spec(spec)
-sys.modules[name] = module
-spec.loader.exec_module(module)
-node = module.NODE_CLASS_MAPPINGS["MiladyGenerateImage"]
-print(sorted(node.INPUT_TYPES()["required"]))
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
-    assert "prompt" in out.stdout
+    then = 'print(sorted(module.NODE_CLASS_MAPPINGS["MiladyGenerateImage"].INPUT_TYPES()["required"]))'
+    assert "prompt" in load_in_subprocess(then, clone)
 
 
 def test_combos_and_tooltips_come_from_the_schema(node_class: type) -> None:
@@ -157,13 +135,8 @@ def test_validate_inputs_leaves_a_wired_prompt_to_run_time(node_class: type) -> 
 
 def test_loading_exposes_only_the_pack_and_its_core_to_other_packs() -> None:
     # The clone's other folders (tests, benchmarks, scripts, ...) must never shadow another pack's modules.
-    code = f"""
-import importlib.util, json, sys
+    then = f"""
 repo = {str(REPO)!r}
-spec = importlib.util.spec_from_file_location(repo, repo + "/__init__.py", submodule_search_locations=[repo])
-module = importlib.util.module_from_spec(spec)
-sys.modules[repo] = module
-spec.loader.exec_module(module)
 names = ("comfyui_nodes", "milady_integrations", "tests", "benchmarks", "scripts", "examples", "docs")
 def where(name):
     spec = importlib.util.find_spec(name)
@@ -171,8 +144,7 @@ def where(name):
 found = {{name: where(name) for name in names}}
 print(json.dumps([found, repo in sys.path]))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
-    found, on_path = json.loads(out.stdout)
+    found, on_path = json.loads(load_in_subprocess(then))
     assert not on_path
     assert found["comfyui_nodes"][0] == str(REPO / "comfyui_nodes" / "__init__.py")
     assert found["milady_integrations"][0] == str(REPO / "milady_integrations" / "__init__.py")

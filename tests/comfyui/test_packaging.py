@@ -12,13 +12,14 @@ import json
 import os
 import re
 import subprocess
-import sys
 import types
 import zipfile
 from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from .conftest import load_in_subprocess
 
 try:
     import tomllib
@@ -73,20 +74,12 @@ def test_the_unpacked_zip_loads_in_comfyui_on_its_own(node_zip: zipfile.ZipFile,
     # What a Registry install does: the zip unpacked into custom_nodes/<name>, then loaded by ComfyUI.
     folder = tmp_path / "custom_nodes" / "milady-integrations"
     node_zip.extractall(folder)
-    code = f"""
-import importlib.util, json, sys
-path = {str(folder)!r}
-spec = importlib.util.spec_from_file_location(path, path + "/__init__.py", submodule_search_locations=[path])
-module = importlib.util.module_from_spec(spec)
-sys.modules[path] = module
-spec.loader.exec_module(module)
-node = module.NODE_CLASS_MAPPINGS["MiladyGenerateImage"]
-inputs = node.INPUT_TYPES()
+    then = """
+inputs = module.NODE_CLASS_MAPPINGS["MiladyGenerateImage"].INPUT_TYPES()
 import comfyui_nodes, milady_integrations
 print(json.dumps([sorted(inputs["required"]), comfyui_nodes.__file__, milady_integrations.__file__]))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
-    required, nodes_file, core_file = json.loads(out.stdout)
+    required, nodes_file, core_file = json.loads(load_in_subprocess(then, folder))
     assert "prompt" in required
     # The unpacked copy is what runs, not the checkout the test suite was installed from.
     assert Path(nodes_file).is_relative_to(folder) and Path(core_file).is_relative_to(folder)

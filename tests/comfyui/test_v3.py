@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -14,14 +13,14 @@ from PIL import Image
 
 from milady_integrations.local import LocalServer
 
-from .conftest import REPO, is_v3, run_with_ui, v3_stand_ins
+from .conftest import is_v3, load_in_subprocess, run_with_ui, v3_stand_ins
 
 HERE = Path(__file__).resolve().parent
 SURFACE = json.loads((HERE / "comfy_v3_surface.json").read_text())
 
 
 def test_the_v3_names_the_pack_uses_were_read_from_comfyui(pack: types.ModuleType) -> None:
-    from comfyui_nodes._comfy import V3_MODULE, V3_NAMES
+    from comfyui_nodes import V3_MODULE, V3_NAMES
 
     # Pinned to a versioned module, never "latest" (its maintainers say it may change).
     assert V3_MODULE == "comfy_api.v0_0_2" and "latest" not in V3_MODULE
@@ -93,24 +92,20 @@ async def test_the_v3_node_previews_its_images_on_itself(
 
 
 def _load_in_subprocess(stand_ins: str, drop: str = "") -> dict[str, Any]:
-    code = f"""
-import importlib.util, json, sys
-from pathlib import Path
+    before = f"""
 spec = importlib.util.spec_from_file_location("stand_ins", {str(HERE / "v3_stand_ins.py")!r})
 stand_ins = importlib.util.module_from_spec(spec); spec.loader.exec_module(stand_ins)
 modules = {stand_ins}
 if {drop!r}:
     delattr(modules["comfy_api.v0_0_2"].io, {drop!r})
 sys.modules.update(modules)
-repo = {str(REPO)!r}
-spec = importlib.util.spec_from_file_location(repo, repo + "/__init__.py", submodule_search_locations=[repo])
-module = importlib.util.module_from_spec(spec); sys.modules[repo] = module; spec.loader.exec_module(module)
+"""
+    then = """
 node = module.NODE_CLASS_MAPPINGS["MiladyGenerateImage"]
 schema = node.GET_SCHEMA() if hasattr(node, "GET_SCHEMA") else None
-print(json.dumps({{"module": node.__module__, "aliases": getattr(schema, "search_aliases", None)}}))
+print(json.dumps({"module": node.__module__, "aliases": getattr(schema, "search_aliases", None)}))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+    return json.loads(load_in_subprocess(then, before=before))  # type: ignore[no-any-return]
 
 
 def test_search_aliases_reach_a_comfyui_that_takes_them() -> None:
