@@ -14,15 +14,10 @@ class Manifest:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.records: list[dict[str, Any]] = []
-        if path.exists():
-            for raw in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    record = json.loads(raw)
-                except ValueError:
-                    continue  # a line cut short by a killed process: that line simply runs again
-                if isinstance(record, dict):
-                    self.records.append(record)
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        # A line cut short by a killed process does not parse: that line simply runs again.
+        self.records = [r for r in map(_parse, text.splitlines()) if isinstance(r, dict)]
+        self._cut = bool(text) and not text.endswith("\n")  # the next record starts on a line of its own
         self._handle: TextIO | None = None
 
     @classmethod
@@ -37,21 +32,20 @@ class Manifest:
 
     def append(self, record: dict[str, Any]) -> None:
         if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            needs_newline = self.path.exists() and self.path.stat().st_size > 0 and not self._ends_with_newline()
             self._handle = self.path.open("a", encoding="utf-8")
-            if needs_newline:
-                self._handle.write("\n")
+            self._handle.write("\n" * self._cut)
         self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._handle.flush()
         self.records.append(record)
-
-    def _ends_with_newline(self) -> bool:
-        with self.path.open("rb") as handle:
-            handle.seek(-1, 2)
-            return handle.read(1) == b"\n"
 
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+def _parse(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
