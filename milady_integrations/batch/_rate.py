@@ -73,9 +73,9 @@ class RateGate:
             try:
                 result = await call()
             except RateLimitError as exc:
-                self._release(succeeded=False)
                 tries += 1
-                self._limited(exc.retry_after)
+                self._limited(exc.retry_after)  # before the slot is freed: no line may start in between
+                self._release(succeeded=False)
                 if tries >= MAX_TRIES or (exc.retry_after or 0) > self.max_wait:
                     self.close()
                     raise
