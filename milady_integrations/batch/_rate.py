@@ -28,112 +28,96 @@ MAX_RESET_WAIT = 60.0
 MAX_TRIES = 20
 
 
-def _parse_reset(value: str | None) -> float | None:
-    """X-RateLimit-Reset (epoch seconds, or an ISO date) -> epoch seconds."""
-    try:
-        return float(value or "")
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat((value or "").replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 class RateGate:
     """Additive increase, halving on a 429 (once per pause), a pause for Retry-After that holds
     every line, and a pause until the window resets when ``X-RateLimit-Remaining`` reaches 0."""
 
-    def __init__(self, concurrency: int, *, max_wait: float = DEFAULT_MAX_RETRY_WAIT) -> None:
+    def __init__(
+        self, concurrency: int, *, max_wait: float = DEFAULT_MAX_RETRY_WAIT, stop: asyncio.Event | None = None
+    ) -> None:
         self.max = self.limit = max(1, concurrency)
         #: A 429 asking for a longer wait is reported, not waited for (the client's ``max_retry_wait``).
         self.max_wait = max_wait
         self.active = self.rate_limited = self._successes = 0
-        self.closed = False  # no line starts any more (a refused key, a 429 too long to wait for)
-        self._pause_until = self._reset_at = 0.0
+        self._stop = stop  # set: no line starts any more (the first Ctrl-C)
+        self._closed = False  # the same, decided here (a refused key, a 429 too long to wait for)
+        self._pause_until = self._reset_at = 0.0  # epoch seconds
         self._remaining: int | None = None
         self._window: str | None = None
         self._changed = asyncio.Event()
 
     @property
     def wait_left(self) -> float:
-        return max(0.0, self._pause_until - time.monotonic())
+        return max(0.0, self._pause_until - time.time())
+
+    @property
+    def open(self) -> bool:
+        return not (self._closed or (self._stop is not None and self._stop.is_set()))
 
     def close(self) -> None:
-        self.closed = True
+        self._closed = True
         self._changed.set()
 
-    async def send(self, call: Callable[[], Awaitable[T]], stop: asyncio.Event | None = None) -> T | None:
+    async def send(self, call: Callable[[], Awaitable[T]]) -> T | None:
         """``call()`` in a slot, again after each 429 it waits out; None when stopped before sending.
 
         A 429 asking for more than ``max_wait``, or the MAX_TRIES-th in a row, is raised and closes the gate.
         """
         tries = 0
-        while await self._acquire(stop):
+        while await self._acquire():
+            succeeded = False
             try:
                 result = await call()
+                succeeded = True
+                return result
             except RateLimitError as exc:
                 tries += 1
-                self._limited(exc.retry_after)  # before the slot is freed: no line may start in between
-                self._release(succeeded=False)
+                self.rate_limited += 1
+                if self.wait_left <= 0:  # one burst of 429s halves once, not once per answer
+                    self.limit, self._successes = max(1, self.limit // 2), 0
+                self._pause(1.0 if exc.retry_after is None else exc.retry_after)  # before the slot is freed
                 if tries >= MAX_TRIES or (exc.retry_after or 0) > self.max_wait:
                     self.close()
                     raise
-                continue
-            except BaseException:
-                self._release(succeeded=False)
-                raise
-            self._release(succeeded=True)
-            return result
+            finally:
+                self.active -= 1
+                self._successes += succeeded
+                if succeeded and self._successes >= self.limit < self.max:
+                    self.limit, self._successes = self.limit + 1, 0
+                self._changed.set()
         return None
 
-    async def _acquire(self, stop: asyncio.Event | None) -> bool:
-        # A line waiting here when stop is set is given back unsent (the first Ctrl-C starts nothing new).
-        while not (self.closed or (stop is not None and stop.is_set())):
-            exhausted = self._remaining is not None and self._remaining <= 0
-            if exhausted and (self.active == 0 or time.time() >= self._reset_at):
+    async def _acquire(self) -> bool:
+        # A line waiting here when the gate closes is given back unsent (the first Ctrl-C starts nothing new).
+        while self.open:
+            if self._remaining == 0 and (not self.active or time.time() >= self._reset_at):  # (never below 0)
                 self._remaining = None  # a new window, or nothing in flight to tell us more
-            if self.wait_left <= 0 and self.active < self.limit and (self._remaining is None or self._remaining > 0):
+            if self.wait_left <= 0 and self.active < self.limit and self._remaining != 0:
                 self.active += 1
-                if self._remaining is not None:
-                    self._remaining -= 1
+                self._remaining = None if self._remaining is None else self._remaining - 1
                 return True
             self._changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), 0.25)
         return False
 
-    def _release(self, *, succeeded: bool) -> None:
-        self.active -= 1
-        self._successes += succeeded
-        if succeeded and self._successes >= self.limit and self.limit < self.max:
-            self.limit += 1
-            self._successes = 0
-        self._changed.set()
-
-    def _limited(self, retry_after: float | None) -> None:
-        self.rate_limited += 1
-        if self.wait_left <= 0:  # one burst of 429s halves once, not once per answer
-            self.limit = max(1, self.limit // 2)
-            self._successes = 0
-        self._pause(1.0 if retry_after is None else retry_after)
-
     def _pause(self, seconds: float) -> None:
-        until = time.monotonic() + max(0.0, min(seconds, MAX_RESET_WAIT))
-        self._pause_until = max(self._pause_until, until)
+        self._pause_until = max(self._pause_until, time.time() + max(0.0, min(seconds, MAX_RESET_WAIT)))
 
     async def observe(self, response: httpx.Response) -> None:
         """httpx response hook: learn ``X-RateLimit-Remaining`` from every answer but a 429 (``send`` has those)."""
-        remaining = response.headers.get("x-ratelimit-remaining", "")
-        if response.status_code == 429 or not remaining.strip().isdigit():
+        remaining, window = response.headers.get("x-ratelimit-remaining", ""), response.headers.get("x-ratelimit-reset")
+        if response.status_code == 429 or not remaining.isdigit():
             return
-        left, window = int(remaining), response.headers.get("x-ratelimit-reset")
         if window != self._window or self._remaining is None:
-            self._window, self._remaining = window, left
+            self._window, self._remaining = window, int(remaining)
         else:  # same window, answers out of order: the lowest count seen (less what started since) holds
-            self._remaining = min(self._remaining, left)
-        reset = _parse_reset(window)
-        self._reset_at = time.time() + 1.0 if reset is None else min(reset, time.time() + MAX_RESET_WAIT)
-        if left == 0:
+            self._remaining = min(self._remaining, int(remaining))
+        try:  # an ISO date, as the service sends it
+            reset = datetime.fromisoformat((window or "").replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            reset = time.time() + 1.0
+        self._reset_at = min(reset, time.time() + MAX_RESET_WAIT)
+        if int(remaining) == 0:
             self._pause(self._reset_at - time.time())
         self._changed.set()

@@ -19,46 +19,40 @@ from ..client import AsyncMiladyClient
 from ..errors import AuthenticationError, MiladyError, RateLimitError
 from ..images import write_image
 from ..offline import TEMPORARY_URLS_NOTE
+from ..results import ImageGenerationResult
 from ._input import BatchLine
 from ._manifest import Manifest
 from ._rate import RateGate
 
+#: Why ``credits`` is null in a record: never a guess passed off as a cost.
+_NOT_REPORTED = "not reported: the service's answer did not say what this request cost"
+_UNKNOWN = "unknown: the request was sent and may have been billed"
+_NONE_BILLED = "none billed: the service generated nothing for this request"
+
 
 @dataclass(frozen=True)
 class LineOutcome:
-    """What happened to one line; its manifest record is made from it."""
+    """What happened to one line: the result (None when nothing came back), its files, the error."""
 
     line: BatchLine
-    status: str  # "done" | "failed"
+    requested: int
+    result: ImageGenerationResult | None = None
     files: list[str] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)
-    request_ids: list[str] = field(default_factory=list)
-    requested: int = 0
-    returned: int = 0
-    credits: float | None = None
     error: MiladyError | None = None
-    #: The URLs stop working when the command ends (an in-process local server served them).
-    urls_temporary: bool = False
-
-    @property
-    def credits_note(self) -> str | None:
-        """Why ``credits`` is null: never a guess passed off as a cost."""
-        if self.credits is not None:
-            return None
-        if self.returned:
-            return "not reported: the service's answer did not say what this request cost"
-        if self.error is not None and self.error.may_have_run:
-            return "unknown: the request was sent and may have been billed"
-        return "none billed: the service generated nothing for this request"
+    urls_temporary: bool = False  # the URLs end with the command (an in-process local server served them)
 
     def record(self) -> dict[str, Any]:
-        error, line = self.error, self.line
-        kept = ("status", "files", "urls", "request_ids", "requested", "returned", "credits", "credits_note")
+        """The manifest record: ``credits`` is what the service reported, else null and the reason why."""
+        result, error, line = self.result, self.error, self.line
+        returned, credits, urls = (result.returned, result.cost, result.urls) if result else (0, None, [])
+        unbilled = _UNKNOWN if error is not None and error.may_have_run else _NONE_BILLED
+        note = None if credits is not None else _NOT_REPORTED if returned else unbilled
         return {
-            **{"line": line.number, "id": line.id, "prompt_hash": line.key},
-            **{name: getattr(self, name) for name in kept},
-            "urls_temporary": self.urls_temporary,
-            "urls_note": TEMPORARY_URLS_NOTE if self.urls_temporary and self.urls else None,
+            "line": line.number, "id": line.id, "prompt_hash": line.key, "status": "failed" if error else "done",
+            "files": self.files, "urls": urls, "request_ids": list(result.request_ids) if result else [],
+            "requested": result.requested if result else self.requested, "returned": returned,
+            "credits": credits, "credits_note": note, "urls_temporary": self.urls_temporary,
+            "urls_note": TEMPORARY_URLS_NOTE if self.urls_temporary and urls else None,
             "error": error and {"type": type(error).__name__, "status": error.status_code, "message": str(error)},
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
@@ -98,6 +92,23 @@ class BatchSummary:
     def ok(self) -> bool:
         return not self.failed and self.not_started == 0
 
+    def add(self, outcome: LineOutcome, entry: Mapping[str, Any]) -> None:
+        """Count a finished line (``entry``: its manifest record); a refused key or a long 429 stops the run."""
+        self.images += len(outcome.files)
+        if outcome.error is None:
+            self.done += 1
+            self.partial += entry["returned"] < entry["requested"]
+        else:
+            self.failed.append(outcome)
+        if entry["credits"] is not None:
+            self.credits = (self.credits or 0.0) + entry["credits"]
+        self.credits_unknown += entry["credits"] is None and entry["returned"] > 0
+        # Every other line would fail the same way.
+        if isinstance(outcome.error, AuthenticationError):
+            self.stopped = f"the key was refused ({outcome.error.message})"
+        elif isinstance(outcome.error, RateLimitError):
+            self.stopped = "rate limited for longer than the batch waits: run the same command again later"
+
     def lines(self) -> list[str]:
         """The summary a person reads at the end."""
         partial = f", {self.partial} of them with fewer images than asked" if self.partial else ""
@@ -134,33 +145,30 @@ async def _balance(client: AsyncMiladyClient) -> float | None:
 
 
 async def run_batch(
-    lines: Iterable[BatchLine],
-    out_dir: str | Path,
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    concurrency: int = 4,
-    allow_unlisted_model: bool = False,
-    progress: Callable[[BatchSummary], None] | None = None,
-    stop: asyncio.Event | None = None,
-    client_options: Mapping[str, Any] | None = None,
-    urls_temporary: bool = False,
+    lines: Iterable[BatchLine], out_dir: str | Path, *, api_key: str | None = None, base_url: str | None = None,
+    concurrency: int = 4, allow_unlisted_model: bool = False, progress: Callable[[BatchSummary], None] | None = None,
+    stop: asyncio.Event | None = None, client_options: Mapping[str, Any] | None = None, urls_temporary: bool = False,
 ) -> BatchSummary:
     """Run every line not already done in ``out_dir``'s manifest; return the summary.
 
-    ``stop`` set: no new line starts (a line waiting for a slot goes back unsent), lines in
-    flight finish and are recorded. ``urls_temporary``: the service is an in-process local
-    server whose URLs end with the command; the manifest and summary say so. Cancelling the
-    task stops at once; the manifest stays true (a line is recorded after all its files).
+    ``stop`` set: no new line starts (one waiting for a slot goes back unsent); lines in flight
+    finish and are recorded. ``urls_temporary``: the URLs end with the command (an in-process
+    server); the manifest says so. Cancelled, it stops at once: a line is recorded after its files.
     """
     started, out = time.monotonic(), Path(out_dir)
     manifest = Manifest.open(out)
     all_lines, done = list(lines), manifest.done_keys()
     todo = deque(line for line in all_lines if (line.id, line.key) not in done)
     summary = BatchSummary(len(all_lines), len(all_lines) - len(todo), urls_temporary=urls_temporary and bool(todo))
-    gate = RateGate(concurrency)
+    gate = RateGate(concurrency, stop=stop)
     summary.max_concurrency = gate.max
-    costs: list[float] = []
+    # Our own httpx client, so the gate sees X-RateLimit-Remaining on every answer.
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+    http = httpx.AsyncClient(limits=limits, event_hooks={"response": [gate.observe]})
+    # A line that may have run is found in the gallery, not sent again; a 429 is the gate's alone.
+    options = {"recover_for": RECOVER_FOR, **dict(client_options or {}), "retry_rate_limits": False}
+    client = AsyncMiladyClient(api_key=api_key, base_url=base_url, http_client=http, **options)
+    gate.max_wait = client.config.max_retry_wait
 
     def report() -> None:
         summary.concurrency, summary.waiting = gate.limit, gate.wait_left
@@ -168,64 +176,32 @@ async def run_batch(
         if progress is not None:
             progress(summary)
 
-    def record(outcome: LineOutcome) -> None:
-        manifest.append(outcome.record())
-        summary.images += len(outcome.files)
-        if outcome.status == "done":
-            summary.done += 1
-            summary.partial += outcome.returned < outcome.requested
-        else:
-            summary.failed.append(outcome)
-        if outcome.credits is not None:
-            costs.append(outcome.credits)
-        elif outcome.returned:
-            summary.credits_unknown += 1
-        # Every other line would fail the same way: start no more.
-        if isinstance(outcome.error, AuthenticationError):
-            summary.stopped = f"the key was refused ({outcome.error.message})"
-        elif isinstance(outcome.error, RateLimitError):
-            summary.stopped = "rate limited for longer than the batch waits: run the same command again later"
-        if summary.stopped:
-            gate.close()
-        report()
-
-    # Our own httpx client, so the gate sees X-RateLimit-Remaining on every answer.
-    http = httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16), event_hooks={"response": [gate.observe]}
-    )
-    # A line that may have run is found in the gallery, not sent again; a 429 is the gate's alone.
-    options = {"recover_for": RECOVER_FOR, **dict(client_options or {}), "retry_rate_limits": False}
-    client = AsyncMiladyClient(api_key=api_key, base_url=base_url, http_client=http, **options)
-    gate.max_wait = client.config.max_retry_wait
-
     async def run_line(line: BatchLine) -> LineOutcome | None:
         """The line's outcome, or None when it was stopped before anything was sent."""
         request = line.request(allow_unlisted_model=allow_unlisted_model)
         try:
-            result = await gate.send(lambda: client.send(request), stop)
+            result = await gate.send(lambda: client.send(request))
         except MiladyError as exc:
-            return LineOutcome(line, "failed", requested=request.num_images, error=exc)
+            return LineOutcome(line, request.num_images, error=exc)
         if result is None:
             return None
-        error: MiladyError | None = None
         try:
-            datas = await client.read_images(result)
+            datas, error = await client.read_images(result), None
         except MiladyError as exc:
             datas, error = [], exc
         # Atomic: an interruption leaves each whole file or none of it.
         files = [write_image(out / f"{line.stem}-{n}", data).name for n, data in enumerate(datas, start=1)]
-        return LineOutcome(
-            line, "failed" if error else "done", files, urls=result.urls, request_ids=list(result.request_ids),
-            requested=result.requested, returned=result.returned, credits=result.cost, error=error,
-            urls_temporary=urls_temporary,
-        )
+        return LineOutcome(line, request.num_images, result, files, error, urls_temporary)
 
     async def worker() -> None:
-        while todo and not gate.closed and not (stop is not None and stop.is_set()):
-            outcome = await run_line(todo.popleft())
-            if outcome is None:
-                return  # stopped before sending: the line stays "not started"
-            record(outcome)
+        while todo and gate.open and (outcome := await run_line(todo.popleft())) is not None:
+            entry = outcome.record()
+            manifest.append(entry)
+            summary.add(outcome, entry)
+            if summary.stopped:
+                gate.close()
+            report()
+        # A line given back before it was sent stays "not started".
 
     async def ticker() -> None:
         while True:  # keeps a rate-limit countdown moving while nothing finishes
@@ -255,6 +231,5 @@ async def run_batch(
         await client.aclose()
         await http.aclose()
         summary.rate_limited = gate.rate_limited
-        summary.credits = sum(costs) if costs else None
         report()
     return summary
