@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from ..wording import plural
 #: The keys a line may carry; ``source_image`` is a file path (relative to the JSONL's folder).
 LINE_FIELDS = (*FIELDS, "id")
 _A_LINE = "a JSON object or string"
+_A_PATH = "a path to an image file, relative to the JSONL file"
 
 
 @dataclass(frozen=True)
@@ -34,18 +36,7 @@ class BadLine:
 
 
 class InvalidBatchError(InvalidRequestError):
-    """Some lines are invalid; ``problems`` lists every one. Nothing was sent."""
-
-    def __init__(self, problems: list[BadLine], source: str) -> None:
-        listed = "\n".join(f"  {p}" for p in problems)
-        first = problems[0]
-        super().__init__(
-            f"{source}: {plural(len(problems), 'invalid line')}, nothing was sent:\n{listed}",
-            field=first.field,
-            value=first.value,
-            allowed=first.allowed,
-        )
-        self.problems = problems
+    """Some lines are invalid; ``problems`` lists every one (``BadLine``). Nothing was sent."""
 
 
 @dataclass(frozen=True)
@@ -69,39 +60,34 @@ class BatchLine:
 
 
 def _safe_id(value: object) -> str | None:
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        return None
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(value)).strip("-.")[:80] or None
+    usable = isinstance(value, (str, int)) and not isinstance(value, bool)
+    return (re.sub(r"[^A-Za-z0-9._-]+", "-", str(value)).strip("-.")[:80] or None) if usable else None
 
 
 def _check_line(number: int, raw: str, base: Path, allow_unlisted: bool) -> tuple[BatchLine | None, list[BadLine]]:
+    bad = partial(BadLine, number)
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        return None, [BadLine(number, "line", raw[:60], _A_LINE, f"is not JSON ({exc})")]
+        return None, [bad("line", raw[:60], _A_LINE, f"is not JSON ({exc})")]
     data = {"prompt": data} if isinstance(data, str) else data
     if not isinstance(data, dict):
-        return None, [BadLine(number, "line", raw[:60], _A_LINE, f"is a JSON {type(data).__name__}")]
-    problems = [
-        BadLine(number, key, value, LINE_FIELDS, f"unknown field {key!r}: allowed are {', '.join(LINE_FIELDS)}")
-        for key, value in data.items()
-        if key not in LINE_FIELDS
-    ]
+        return None, [bad("line", raw[:60], _A_LINE, f"is a JSON {type(data).__name__}")]
+    unknown = {key: value for key, value in data.items() if key not in LINE_FIELDS}
+    known = f"allowed are {', '.join(LINE_FIELDS)}"
+    problems = [bad(key, value, LINE_FIELDS, f"unknown field {key!r}: {known}") for key, value in unknown.items()]
     options = {name: data.get(name, spec.default) for name, spec in FIELDS.items() if name != "source_image"}
     source = data.get("source_image")
     source_path = base / source if isinstance(source, str) else None
     if source is not None and source_path is None:
-        where = "a path to an image file, relative to the JSONL file"
-        problems.append(BadLine(number, "source_image", source, where, "source_image must be a path"))
+        problems.append(bad("source_image", source, _A_PATH, "source_image must be a path"))
     # Every field at once, so one line reports all of its problems.
     checked = {**options, "source_image": source_path}
     for found in field_problems(checked, allow_unlisted_model=allow_unlisted, downscale_source=False):
-        text = found.text(unlisted="add --allow-unlisted-model")
-        problems.append(BadLine(number, found.field, found.value, found.allowed, text))
+        problems.append(bad(found.field, found.value, found.allowed, found.text(unlisted="add --allow-unlisted-model")))
     given = data.get("id")
-    line_id = _safe_id(given if given is not None else f"line-{number:05d}")
-    if line_id is None:
-        problems.append(BadLine(number, "id", given, "a non-empty string or number", "id must be a string or number"))
+    if (line_id := _safe_id(given if given is not None else f"line-{number:05d}")) is None:
+        problems.append(bad("id", given, "a non-empty string or number", "id must be a string or number"))
     if problems or line_id is None:
         return None, problems
     # The content key: the options and the source's bytes (as the data URL the request would carry).
@@ -114,12 +100,11 @@ def _check_line(number: int, raw: str, base: Path, allow_unlisted: bool) -> tupl
 def read_batch(path: str | Path, *, allow_unlisted_model: bool = False) -> list[BatchLine]:
     """Check every line of a JSONL file (blank lines skipped, ids unique); raise InvalidBatchError listing all."""
     source = Path(path)
+    about: dict[str, Any] = {"field": "file", "value": str(source)}
     try:
         text = source.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidRequestError(
-            f"cannot read {source}: {exc}", field="file", value=str(source), allowed="a UTF-8 JSONL file"
-        ) from None
+        raise InvalidRequestError(f"cannot read {source}: {exc}", allowed="a UTF-8 JSONL file", **about) from None
     lines: list[BatchLine] = []
     problems: list[BadLine] = []
     seen: dict[str, int] = {}
@@ -133,9 +118,11 @@ def read_batch(path: str | Path, *, allow_unlisted_model: bool = False) -> list[
             seen[line.id] = number
             lines.append(line)
     if problems:
-        raise InvalidBatchError(problems, source.name)
-    if not lines:
-        raise InvalidRequestError(
-            f"{source.name} has no requests", field="file", value=str(source), allowed="one JSON request per line"
+        listed, first = "".join(f"\n  {p}" for p in problems), problems[0]
+        raise InvalidBatchError(
+            f"{source.name}: {plural(len(problems), 'invalid line')}, nothing was sent:{listed}",
+            field=first.field, value=first.value, allowed=first.allowed, problems=problems,
         )
+    if not lines:
+        raise InvalidRequestError(f"{source.name} has no requests", allowed="one JSON request per line", **about)
     return lines

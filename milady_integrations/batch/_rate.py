@@ -1,27 +1,24 @@
 """The rate gate: how many requests run at once, and the ONE place a batch handles a 429.
 
-Why here and not in the client: a 429 is about the key, not one request. Retried by the client,
-each line would sleep and resend on its own while the others keep sending into the limit; the
-gate pauses every line together, halves the concurrency, and sends the refused request again
-once Retry-After has passed. So the batch's client has ``retry_rate_limits=False`` and the
-response hook only reads ``X-RateLimit-Remaining``: nothing else sends a 429 again.
-"""
+Why here, not in the client: a 429 is about the key, not one request. Retried by the client, each
+line would sleep and resend on its own while the others kept sending into the limit; the gate pauses
+every line at once, halves the concurrency and sends the refused request again after Retry-After.
+So the batch's client has ``retry_rate_limits=False``, and the response hook reads only
+``X-RateLimit-Remaining``: nothing else sends a 429 again."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
 
 import httpx
 
 from .._config import DEFAULT_MAX_RETRY_WAIT
 from ..errors import RateLimitError
+from ..results import ImageGenerationResult
 
-T = TypeVar("T")
 #: Never trust a rate-limit reset further away than this (clocks differ).
 MAX_RESET_WAIT = 60.0
 #: A line refused this many times in a row fails: the service is not letting it through.
@@ -32,19 +29,15 @@ class RateGate:
     """Additive increase, halving on a 429 (once per pause), a pause for Retry-After that holds
     every line, and a pause until the window resets when ``X-RateLimit-Remaining`` reaches 0."""
 
-    def __init__(
-        self, concurrency: int, *, max_wait: float = DEFAULT_MAX_RETRY_WAIT, stop: asyncio.Event | None = None
-    ) -> None:
+    def __init__(self, concurrency: int, *, stop: asyncio.Event | None = None) -> None:
         self.max = self.limit = max(1, concurrency)
-        #: A 429 asking for a longer wait is reported, not waited for (the client's ``max_retry_wait``).
-        self.max_wait = max_wait
+        self.max_wait = DEFAULT_MAX_RETRY_WAIT  # a 429 asking for longer is reported, not waited for
         self.active = self.rate_limited = self._successes = 0
         self._stop = stop  # set: no line starts any more (the first Ctrl-C)
-        self._closed = False  # the same, decided here (a refused key, a 429 too long to wait for)
+        self.closed = False  # the same, decided by the batch (a refused key, a 429 too long to wait for)
         self._pause_until = self._reset_at = 0.0  # epoch seconds
         self._remaining: int | None = None
         self._window: str | None = None
-        self._changed = asyncio.Event()
 
     @property
     def wait_left(self) -> float:
@@ -52,17 +45,11 @@ class RateGate:
 
     @property
     def open(self) -> bool:
-        return not (self._closed or (self._stop is not None and self._stop.is_set()))
+        return not (self.closed or (self._stop is not None and self._stop.is_set()))
 
-    def close(self) -> None:
-        self._closed = True
-        self._changed.set()
-
-    async def send(self, call: Callable[[], Awaitable[T]]) -> T | None:
-        """``call()`` in a slot, again after each 429 it waits out; None when stopped before sending.
-
-        A 429 asking for more than ``max_wait``, or the MAX_TRIES-th in a row, is raised and closes the gate.
-        """
+    async def send(self, call: Callable[[], Awaitable[ImageGenerationResult]]) -> ImageGenerationResult | None:
+        """``call()`` in a slot, again after each 429 it waits out; None when stopped before sending. A 429
+        asking for more than ``max_wait``, or the MAX_TRIES-th in a row, is raised and closes the gate."""
         tries = 0
         while await self._acquire():
             succeeded = False
@@ -77,14 +64,13 @@ class RateGate:
                     self.limit, self._successes = max(1, self.limit // 2), 0
                 self._pause(1.0 if exc.retry_after is None else exc.retry_after)  # before the slot is freed
                 if tries >= MAX_TRIES or (exc.retry_after or 0) > self.max_wait:
-                    self.close()
+                    self.closed = True
                     raise
             finally:
                 self.active -= 1
                 self._successes += succeeded
                 if succeeded and self._successes >= self.limit < self.max:
                     self.limit, self._successes = self.limit + 1, 0
-                self._changed.set()
         return None
 
     async def _acquire(self) -> bool:
@@ -96,9 +82,7 @@ class RateGate:
                 self.active += 1
                 self._remaining = None if self._remaining is None else self._remaining - 1
                 return True
-            self._changed.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), 0.25)
+            await asyncio.sleep(0.05)  # a slot frees, a pause ends, the gate closes: seen within 50 ms
         return False
 
     def _pause(self, seconds: float) -> None:
@@ -120,4 +104,3 @@ class RateGate:
         self._reset_at = min(reset, time.time() + MAX_RESET_WAIT)
         if int(remaining) == 0:
             self._pause(self._reset_at - time.time())
-        self._changed.set()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import math
+import contextlib
+import json
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 
@@ -21,8 +22,9 @@ from ..images import write_image
 from ..offline import TEMPORARY_URLS_NOTE
 from ..results import ImageGenerationResult
 from ._input import BatchLine
-from ._manifest import Manifest
 from ._rate import RateGate
+
+MANIFEST_NAME = "manifest.jsonl"
 
 #: Why ``credits`` is null in a record: never a guess passed off as a cost.
 _NOT_REPORTED = "not reported: the service's answer did not say what this request cost"
@@ -39,10 +41,9 @@ class LineOutcome:
     result: ImageGenerationResult | None = None
     files: list[str] = field(default_factory=list)
     error: MiladyError | None = None
-    urls_temporary: bool = False  # the URLs end with the command (an in-process local server served them)
 
-    def record(self) -> dict[str, Any]:
-        """The manifest record: ``credits`` is what the service reported, else null and the reason why."""
+    def record(self, urls_temporary: bool = False) -> dict[str, Any]:
+        """The manifest record; ``credits`` is what the service reported, else null and the reason why."""
         result, error, line = self.result, self.error, self.line
         returned, credits, urls = (result.returned, result.cost, result.urls) if result else (0, None, [])
         unbilled = _UNKNOWN if error is not None and error.may_have_run else _NONE_BILLED
@@ -51,8 +52,8 @@ class LineOutcome:
             "line": line.number, "id": line.id, "prompt_hash": line.key, "status": "failed" if error else "done",
             "files": self.files, "urls": urls, "request_ids": list(result.request_ids) if result else [],
             "requested": result.requested if result else self.requested, "returned": returned,
-            "credits": credits, "credits_note": note, "urls_temporary": self.urls_temporary,
-            "urls_note": TEMPORARY_URLS_NOTE if self.urls_temporary and urls else None,
+            "credits": credits, "credits_note": note, "urls_temporary": urls_temporary,
+            "urls_note": TEMPORARY_URLS_NOTE if urls_temporary and urls else None,
             "error": error and {"type": type(error).__name__, "status": error.status_code, "message": str(error)},
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
@@ -103,14 +104,12 @@ class BatchSummary:
         if entry["credits"] is not None:
             self.credits = (self.credits or 0.0) + entry["credits"]
         self.credits_unknown += entry["credits"] is None and entry["returned"] > 0
-        # Every other line would fail the same way.
         if isinstance(outcome.error, AuthenticationError):
             self.stopped = f"the key was refused ({outcome.error.message})"
         elif isinstance(outcome.error, RateLimitError):
             self.stopped = "rate limited for longer than the batch waits: run the same command again later"
 
-    def lines(self) -> list[str]:
-        """The summary a person reads at the end."""
+    def lines(self) -> list[str]:  # what a person reads at the end
         partial = f", {self.partial} of them with fewer images than asked" if self.partial else ""
         text = [
             f"{self.total} lines: {self.done} done now, {self.skipped} done before (skipped), "
@@ -122,13 +121,9 @@ class BatchSummary:
             text.append(f"credits: {self.credits:.4g} billed for this run's lines, as the service reported{unknown}")
         elif self.credits_unknown:
             text.append(f"credits: the service did not report what the {self.credits_unknown} finished lines cost")
-        if self.balance_before is not None and self.balance_after is not None:
-            # A difference of two readings: anything else using this key meanwhile counts in it too.
-            text.append(
-                f"balance: {self.balance_before:.4g} -> {self.balance_after:.4g}, down "
-                f"{self.balance_before - self.balance_after:.4g} (two readings: any other use of this key "
-                "during the run counts too)"
-            )
+        if (before := self.balance_before) is not None and (after := self.balance_after) is not None:
+            text.append(f"balance: {before:.4g} -> {after:.4g}, down {before - after:.4g} (two readings: any other "
+                        "use of this key during the run counts too)")
         if self.urls_temporary:
             text.append(f"note: {TEMPORARY_URLS_NOTE} (listed in the manifest)")
         if self.rate_limited:
@@ -137,11 +132,20 @@ class BatchSummary:
         return text + [f"stopped early: {self.stopped}"] * bool(self.stopped)
 
 
-async def _balance(client: AsyncMiladyClient) -> float | None:
-    try:
-        return await client.credits_balance()
-    except MiladyError:
-        return None  # some keys cannot read the balance; the sum of costs still shows
+def _open_manifest(out: Path) -> tuple[set[tuple[str, str]], TextIO]:
+    """(id, key) of every line an earlier run finished, and ``manifest.jsonl`` opened for appending."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / MANIFEST_NAME
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    done = set()
+    for raw in text.splitlines():
+        with contextlib.suppress(ValueError):  # a line cut short by a killed process: that line runs again
+            record = json.loads(raw)
+            if isinstance(record, dict) and record.get("status") == "done":
+                done.add((record.get("id", ""), record.get("prompt_hash", "")))
+    manifest = path.open("a", encoding="utf-8")
+    manifest.write("\n" * (bool(text) and not text.endswith("\n")))  # the next record starts on a line of its own
+    return done, manifest
 
 
 async def run_batch(
@@ -149,29 +153,24 @@ async def run_batch(
     concurrency: int = 4, allow_unlisted_model: bool = False, progress: Callable[[BatchSummary], None] | None = None,
     stop: asyncio.Event | None = None, client_options: Mapping[str, Any] | None = None, urls_temporary: bool = False,
 ) -> BatchSummary:
-    """Run every line not already done in ``out_dir``'s manifest; return the summary.
-
-    ``stop`` set: no new line starts (one waiting for a slot goes back unsent); lines in flight
-    finish and are recorded. ``urls_temporary``: the URLs end with the command (an in-process
-    server); the manifest says so. Cancelled, it stops at once: a line is recorded after its files.
-    """
-    started, out = time.monotonic(), Path(out_dir)
-    manifest = Manifest.open(out)
-    all_lines, done = list(lines), manifest.done_keys()
-    todo = deque(line for line in all_lines if (line.id, line.key) not in done)
-    summary = BatchSummary(len(all_lines), len(all_lines) - len(todo), urls_temporary=urls_temporary and bool(todo))
+    """Run every line not already done in ``out_dir``'s manifest; return the summary. ``stop`` set: no
+    new line starts, lines in flight finish and are recorded. ``urls_temporary``: the URLs end with the
+    command (an in-process server). Cancelled, it stops at once: a line is recorded after its files."""
+    started, out, all_lines = time.monotonic(), Path(out_dir), list(lines)
     gate = RateGate(concurrency, stop=stop)
-    summary.max_concurrency = gate.max
     # Our own httpx client, so the gate sees X-RateLimit-Remaining on every answer.
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
-    http = httpx.AsyncClient(limits=limits, event_hooks={"response": [gate.observe]})
+    http = httpx.AsyncClient(event_hooks={"response": [gate.observe]})
     # A line that may have run is found in the gallery, not sent again; a 429 is the gate's alone.
     options = {"recover_for": RECOVER_FOR, **dict(client_options or {}), "retry_rate_limits": False}
     client = AsyncMiladyClient(api_key=api_key, base_url=base_url, http_client=http, **options)
     gate.max_wait = client.config.max_retry_wait
+    done, manifest = _open_manifest(out)
+    todo = deque(line for line in all_lines if (line.id, line.key) not in done)
+    summary = BatchSummary(len(all_lines), len(all_lines) - len(todo), urls_temporary=urls_temporary and bool(todo))
+    summary.max_concurrency = gate.max
 
     def report() -> None:
-        summary.concurrency, summary.waiting = gate.limit, gate.wait_left
+        summary.concurrency, summary.waiting, summary.rate_limited = gate.limit, gate.wait_left, gate.rate_limited
         summary.elapsed = time.monotonic() - started
         if progress is not None:
             progress(summary)
@@ -191,17 +190,16 @@ async def run_batch(
             datas, error = [], exc
         # Atomic: an interruption leaves each whole file or none of it.
         files = [write_image(out / f"{line.stem}-{n}", data).name for n, data in enumerate(datas, start=1)]
-        return LineOutcome(line, request.num_images, result, files, error, urls_temporary)
+        return LineOutcome(line, request.num_images, result, files, error)
 
-    async def worker() -> None:
+    async def worker() -> None:  # a line given back before it was sent stays "not started"
         while todo and gate.open and (outcome := await run_line(todo.popleft())) is not None:
-            entry = outcome.record()
-            manifest.append(entry)
+            entry = outcome.record(urls_temporary)  # after its files: every record in the manifest stays true
+            manifest.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            manifest.flush()
             summary.add(outcome, entry)
-            if summary.stopped:
-                gate.close()
+            gate.closed |= summary.stopped is not None
             report()
-        # A line given back before it was sent stays "not started".
 
     async def ticker() -> None:
         while True:  # keeps a rate-limit countdown moving while nothing finishes
@@ -211,18 +209,18 @@ async def run_batch(
     tick = asyncio.create_task(ticker())
     try:
         if todo:
-            summary.balance_before = await _balance(client)
+            with contextlib.suppress(MiladyError):  # some keys cannot read it; the sum of costs still shows
+                summary.balance_before = await client.credits_balance()
             # More workers than the gate allows, so downloads do not hold back the next request.
-            workers = [asyncio.create_task(worker()) for _ in range(min(len(todo), math.ceil(gate.max * 1.5)))]
+            workers = [asyncio.create_task(worker()) for _ in range(min(len(todo), gate.max + (gate.max + 1) // 2))]
             try:
                 await asyncio.gather(*workers)
             finally:
                 for task in workers:
                     task.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
-            summary.balance_after = await _balance(client) if summary.done or summary.failed else None
-        if summary.balance_after is None:
-            summary.balance_before = None
+            with contextlib.suppress(MiladyError):
+                summary.balance_after = await client.credits_balance() if summary.done or summary.failed else None
         if stop is not None and stop.is_set() and summary.not_started:
             summary.stopped = summary.stopped or "interrupted"
     finally:
@@ -230,6 +228,5 @@ async def run_batch(
         manifest.close()
         await client.aclose()
         await http.aclose()
-        summary.rate_limited = gate.rate_limited
         report()
     return summary
