@@ -80,6 +80,7 @@ class ClientOptions(TypedDict, total=False):
     timeout: float | httpx.Timeout | None
     max_retries: int
     max_retry_wait: float
+    retry_rate_limits: bool
     allow_unlisted_models: bool
     download_timeout: float | httpx.Timeout | None
     max_download_bytes: int
@@ -105,6 +106,8 @@ class ClientConfig:
     max_retries: int = DEFAULT_MAX_RETRIES
     #: The longest Retry-After a 429 may ask for and still be waited out.
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
+    #: False: a 429 is raised at once, for a caller that paces every request itself (``milady batch``).
+    retry_rate_limits: bool = True
     allow_unlisted_models: bool = False
     download_timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_DOWNLOAD_TIMEOUT)
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES

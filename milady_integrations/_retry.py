@@ -29,6 +29,8 @@ def retry_delay(error: MiladyError, attempt: int, config: ClientConfig) -> float
     if attempt >= config.max_retries:
         return None
     if isinstance(error, RateLimitError):
+        if not config.retry_rate_limits:
+            return None
         if error.retry_after is None:
             return backoff_delay(attempt, config.jitter)
         return error.retry_after if error.retry_after <= config.max_retry_wait else None
@@ -43,6 +45,6 @@ def retry_delay(error: MiladyError, attempt: int, config: ClientConfig) -> float
 
 def not_retried_note(error: MiladyError, attempt: int, config: ClientConfig) -> str:
     """Why a retryable kind of failure was raised anyway ("" when it needs no words)."""
-    if isinstance(error, RateLimitError) and attempt < config.max_retries:
+    if isinstance(error, RateLimitError) and config.retry_rate_limits and attempt < config.max_retries:
         return f" (longer than max_retry_wait={config.max_retry_wait:g} s, so not retried)"
     return ""

@@ -1,7 +1,4 @@
-"""The `milady` command: generate, batch, serve, demo, mcp.
-
-Exit codes say what went wrong, so scripts can react without parsing text.
-"""
+"""The `milady` command: generate, batch, models, serve, demo, mcp. Exit codes say what went wrong."""
 
 from __future__ import annotations
 
@@ -10,73 +7,46 @@ import asyncio
 import contextlib
 import os
 import re
+import signal
 import socket
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from . import errors as e
 from ._config import RECOVER_FOR
 from ._version import __version__
 from .catalogue import MODEL_INFO, MODELS
 from .client import AsyncMiladyClient
-from .errors import (
-    AuthenticationError,
-    GenerationFailedError,
-    ImageDownloadError,
-    InsufficientCreditsError,
-    InvalidRequestError,
-    MiladyConnectionError,
-    MiladyError,
-    MiladyTimeoutError,
-    OutcomeUnknownError,
-    RateLimitError,
-    ServiceUnavailableError,
-    UnexpectedResponseError,
-)
+from .config_file import CONFIG_FILE_NAME, resolve_endpoint
+from .errors import InvalidRequestError, MiladyError
 from .images import write_image
 from .offline import service_or_local
 from .request import FIELDS, FieldProblem, check_request
 from .results import ImageGenerationResult
 from .wording import plural
 
-#: One exit code per kind of failure (argparse itself uses 2 for bad flags).
+#: One exit code per kind of failure, so scripts can react without parsing text (argparse uses 2 too).
 EXIT_CODES: dict[type[MiladyError], int] = {
-    InvalidRequestError: 2,
-    AuthenticationError: 3,
-    InsufficientCreditsError: 4,
-    RateLimitError: 5,
-    GenerationFailedError: 6,
-    ServiceUnavailableError: 6,
-    OutcomeUnknownError: 6,
-    UnexpectedResponseError: 6,
-    MiladyConnectionError: 7,
-    MiladyTimeoutError: 7,
-    ImageDownloadError: 8,
+    e.InvalidRequestError: 2, e.AuthenticationError: 3, e.InsufficientCreditsError: 4, e.RateLimitError: 5,
+    e.GenerationFailedError: 6, e.ServiceUnavailableError: 6, e.OutcomeUnknownError: 6, e.UnexpectedResponseError: 6,
+    e.MiladyConnectionError: 7, e.MiladyTimeoutError: 7, e.ImageDownloadError: 8,
 }
 
 
 def exit_code_for(error: MiladyError) -> int:
-    for cls in type(error).__mro__:
-        if cls in EXIT_CODES:
-            return EXIT_CODES[cls]
-    return 1
+    return next((EXIT_CODES[cls] for cls in type(error).__mro__ if cls in EXIT_CODES), 1)
 
 
 #: What the user types for each request field (the face's words for the core's fields).
-FLAGS = {
-    "prompt": "prompt",
-    "model": "--model",
-    "aspect_ratio": "--aspect-ratio",
-    "style_preset": "--style",
-    "num_images": "-n",
-    "source_image": "--source",
-}
+FLAGS = {"prompt": "prompt", "model": "--model", "aspect_ratio": "--aspect-ratio", "style_preset": "--style",
+         "num_images": "-n", "source_image": "--source"}
 UNLISTED_FLAG = "--allow-unlisted-model"
 HOST_HELP = "address to listen on (default: 127.0.0.1, this machine only)"
-IMAGE_SUFFIXES = (".png", ".webp", ".jpg", ".jpeg", ".gif", ".bmp")
 
 
 def _slug(prompt: str) -> str:
@@ -97,31 +67,25 @@ def _account(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """Key and URL of ``--account NAME`` (from milady_config.json: MILADY_CONFIG, else this folder's); else none."""
     if not args.account:
         return None, args.base_url
-    from .config_file import CONFIG_FILE_NAME, resolve_endpoint
-
     found = resolve_endpoint([Path.cwd() / CONFIG_FILE_NAME], account=args.account)
     return found.api_key, args.base_url or found.base_url
+
+
+def _bad_output(folder: object, why: str, allowed: str = "a writable folder") -> InvalidRequestError:
+    return InvalidRequestError(f"-o {str(folder)!r} {why}", field="output", value=str(folder), allowed=allowed)
 
 
 def _check_output(folder: str) -> Path:
     """The output folder, checked before anything is spent (a file there would lose paid images)."""
     path = Path(folder)
-    if path.suffix.lower() in IMAGE_SUFFIXES and not path.is_dir():
-        raise InvalidRequestError(
-            f"-o {folder!r} looks like a file name: -o takes a folder (images are named after the prompt)",
-            field="output",
-            value=folder,
-            allowed="a folder",
-        )
+    if path.suffix.lower() in (".png", ".webp", ".jpg", ".jpeg", ".gif", ".bmp") and not path.is_dir():
+        why = "looks like a file name: -o takes a folder (images are named after the prompt)"
+        raise _bad_output(folder, why, "a folder")
     existing = next((p for p in (path, *path.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
-        raise InvalidRequestError(
-            f"-o {folder!r} is not a folder: {existing} is a file", field="output", value=folder, allowed="a folder"
-        )
+        raise _bad_output(folder, f"is not a folder: {existing} is a file", "a folder")
     if existing is not None and not os.access(existing, os.W_OK):
-        raise InvalidRequestError(
-            f"-o {folder!r} cannot be written to", field="output", value=folder, allowed="a writable folder"
-        )
+        raise _bad_output(folder, "cannot be written to")
     return path
 
 
@@ -132,51 +96,39 @@ def _prepare_output(path: Path) -> None:
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
-        raise InvalidRequestError(
-            f"-o {str(path)!r} cannot be written to ({exc.strerror or type(exc).__name__})",
-            field="output",
-            value=str(path),
-            allowed="a writable folder",
-        ) from None
+        raise _bad_output(path, f"cannot be written to ({exc.strerror or type(exc).__name__})") from None
 
 
+@dataclass
 class _Spending:
     """Whether a request that may be billed is out: Ctrl-C says so, or says nothing was sent."""
 
-    def __init__(self) -> None:
-        self.sent = False
-        self.saved = False
+    sent: bool = False
+    saved: bool = False
 
     def interrupted(self) -> str:
         if not self.sent:
             return "interrupted before anything was sent: nothing was billed"
         if self.saved:
             return "interrupted after the images were saved"
-        return (
-            "interrupted: the request had already been sent, so it may still be generated and billed "
+        return "interrupted: the request had already been sent, so it may still be generated and billed " \
             "(its images were not saved)"
-        )
 
 
 async def _ticker(label: str, stream: TextIO, started: float) -> None:
     """Elapsed time while waiting; one line when not on a terminal."""
-    if not stream.isatty():
-        print(f"{label}...", file=stream, flush=True)
-        return
-    while True:
+    while stream.isatty():  # until cancelled
         print(f"\r{label}... {time.monotonic() - started:5.1f} s", end="", file=stream, flush=True)
         await asyncio.sleep(0.2)
+    print(f"{label}...", file=stream, flush=True)
 
 
 async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending: _Spending) -> int:
     # Everything that could fail after spending is checked before anything starts.
     folder = _check_output(args.output)
-    request = check_request(
-        args.prompt,
-        **{name: getattr(args, name) for name in FIELDS if name != "prompt"},
-        allow_unlisted_model=args.allow_unlisted_model,
-        names=FLAGS,
-        assign=" ",
+    options = {name: getattr(args, name) for name in FIELDS if name != "prompt"}
+    request = check_request(  # problems are worded in the flags typed
+        args.prompt, **options, allow_unlisted_model=args.allow_unlisted_model, names=FLAGS, assign=" ",
         unlisted=f"add {UNLISTED_FLAG}",
     )
     _prepare_output(folder)
@@ -193,8 +145,7 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending
             if unavailable:
                 print(f"warning: {unavailable}", file=err, flush=True)
             started = time.monotonic()
-            label = f"generating {plural(request.num_images, 'image')}"
-            ticker = asyncio.create_task(_ticker(label, err, started))
+            ticker = asyncio.create_task(_ticker(f"generating {plural(request.num_images, 'image')}", err, started))
             try:
                 spending.sent = True
                 result: ImageGenerationResult = await client.send(request)
@@ -219,17 +170,14 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending
 
 async def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``milady batch``: check every line first, then run them; exit nonzero if any failed."""
-    import signal
-
     from .batch import ProgressBar, read_batch, run_batch
 
     folder = _check_output(args.output)
     lines = read_batch(args.prompts, allow_unlisted_model=args.allow_unlisted_model)
     api_key, base_url = _account(args)
     _prepare_output(folder)
-    stop = asyncio.Event()
-    main_task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
+    stop, main_task, loop = asyncio.Event(), asyncio.current_task(), asyncio.get_running_loop()
+    manifest = Path(args.output) / "manifest.jsonl"
 
     def on_interrupt() -> None:
         # First Ctrl-C: start nothing new, let requests in flight finish and be saved.
@@ -250,47 +198,31 @@ async def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             bar = ProgressBar(err)
             try:
                 summary = await run_batch(
-                    lines,
-                    args.output,
-                    api_key=endpoint.api_key,
-                    base_url=endpoint.base_url,
-                    concurrency=args.concurrency,
-                    allow_unlisted_model=args.allow_unlisted_model,
-                    progress=bar,
-                    stop=stop,
+                    lines, args.output, api_key=endpoint.api_key, base_url=endpoint.base_url, progress=bar, stop=stop,
+                    concurrency=args.concurrency, allow_unlisted_model=args.allow_unlisted_model,
                     urls_temporary=endpoint.local,
                 )
             finally:
                 bar.close()
     except asyncio.CancelledError:
-        print(
-            f"interrupted: finished lines are in {Path(args.output) / 'manifest.jsonl'}; requests that were "
-            "running were abandoned and may still be billed (run again to redo their lines)",
-            file=err,
-        )
+        abandoned = "requests that were running were abandoned and may still be billed (run again to redo their lines)"
+        print(f"interrupted: finished lines are in {manifest}; {abandoned}", file=err)
         return 130
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGINT)
-    for text in summary.lines():
-        print(text, file=err)
-    print(f"manifest: {Path(args.output) / 'manifest.jsonl'}", file=err, flush=True)
+    print(*summary.lines(), f"manifest: {manifest}", sep="\n", file=err, flush=True)
     if summary.stopped == "interrupted":
-        print(
-            "interrupted: every request that had been sent finished and was saved; nothing is still running. "
-            "Run the same command again to do the lines not started.",
-            file=err,
-        )
+        saved = "every request that had been sent finished and was saved; nothing is still running"
+        print(f"interrupted: {saved}. Run the same command again to do the lines not started.", file=err)
         return 130
-    if summary.failed:
-        codes = {exit_code_for(o.error) for o in summary.failed if o.error is not None}
-        return codes.pop() if len(codes) == 1 else 1
-    return 0 if summary.ok else 1
+    # One kind of failure: its own exit code; several: 1.
+    codes = {exit_code_for(o.error) for o in summary.failed if o.error is not None}
+    return codes.pop() if len(codes) == 1 else 0 if summary.ok else 1
 
 
 def _concurrency(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 64:
+    if not 1 <= (value := int(text)) <= 64:
         raise argparse.ArgumentTypeError("concurrency must be from 1 to 64")
     return value
 
@@ -307,29 +239,20 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ValueError:
         loopback = False
     if not keys and not args.allow_any_key and not loopback:
-        print(
-            f"error: refusing to serve {args.host} to others with no key: add --api-key KEY (or --allow-any-key)",
-            file=err,
-        )
+        print(f"error: refusing to serve {args.host} to others with no key: add --api-key KEY (or --allow-any-key)",
+              file=err)
         return 2
-    config = ServerConfig(
-        api_keys=keys or None,
-        initial_credits=args.credits,
-        rate_limit=args.rate_limit,
-        faults=Faults(latency=args.latency, failure_rate=args.failure_rate),
-    )
+    faults = Faults(latency=args.latency, failure_rate=args.failure_rate)
+    config = ServerConfig(api_keys=keys or None, initial_credits=args.credits, rate_limit=args.rate_limit,
+                          faults=faults)
     url = f"http://{args.host}:{args.port}"
     # Key values are never printed: the user typed them; without keys any key works.
     key = "<one of your --api-key values>" if keys else config.local_key
     which = f"only the {len(keys)} key(s) given with --api-key" if keys else "any key (no --api-key given)"
 
     def ready() -> None:
-        print(
-            f"Milady-compatible local server on {url}\n  export MILADY_BASE_URL={url} MILADY_API_KEY={key}\n"
-            f"  accepts {which}\n  images are drawn locally, not by a model",
-            file=out,
-            flush=True,
-        )
+        print(f"Milady-compatible local server on {url}\n  export MILADY_BASE_URL={url} MILADY_API_KEY={key}\n"
+              f"  accepts {which}\n  images are drawn locally, not by a model", file=out, flush=True)
 
     try:
         serve(host=args.host, port=args.port, config=config, ready=ready)
@@ -398,17 +321,7 @@ def _mcp(args: argparse.Namespace, err: TextIO) -> int:
         print(f"error: the MCP server needs the MCP SDK ({exc}): pip install 'milady-integrations[mcp]'", file=err)
         return 1
 
-    run(
-        http=args.http,
-        host=args.host,
-        port=args.port,
-        serve_without_key=args.serve_without_key,
-        caller_images_per_hour=args.caller_images_per_hour,
-        app_images_per_hour=args.app_images_per_hour,
-        urls_only=args.urls_only,
-        max_image_chars=args.max_image_chars,
-        recover_for=args.recover_for,
-    )
+    run(**{name: value for name, value in vars(args).items() if name != "command"})  # its flags are its arguments
     return 0
 
 
@@ -416,23 +329,22 @@ def _request_arguments(parser: argparse.ArgumentParser) -> None:
     """One argument per request field, from the core's declarations."""
     for name, spec in FIELDS.items():
         if name == "prompt":
-            parser.add_argument("prompt", metavar=FLAGS[name], help=spec.description)
+            parser.add_argument("prompt", help=spec.description)
             continue
-        flags = [FLAGS[name]] + (["--num-images"] if name == "num_images" else [])
         if spec.choices is not None:
-            help_text = f"one of: {', '.join(spec.choices)} (default: {spec.default})"
-        elif name == "source_image":
-            help_text = "an image file to transform (image-to-image)"
+            text = f"one of: {', '.join(spec.choices)} (default: {spec.default})"
+        elif spec.minimum is not None:
+            text = f"{spec.minimum} to {spec.maximum} (default: {spec.default})"
         else:
-            help_text = f"{spec.minimum} to {spec.maximum} (default: {spec.default})"
+            text = "an image file to transform (image-to-image)"
+        flags = [FLAGS[name], *(["--num-images"] if name == "num_images" else [])]
         kind = _whole_number if spec.minimum is not None else str
-        parser.add_argument(*flags, dest=name, type=kind, default=spec.default, help=help_text)
+        parser.add_argument(*flags, dest=name, type=kind, default=spec.default, help=text)
 
 
-ACCOUNT_HELP = (
-    "a named account of milady_config.json (MILADY_CONFIG names it, else ./milady_config.json); "
+ACCOUNT_HELP = "a named account of milady_config.json (MILADY_CONFIG names it, else ./milady_config.json); " \
     "it wins over MILADY_API_KEY"
-)
+BASE_URL_HELP = "service URL (default: MILADY_BASE_URL or Milady Cloud)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -442,10 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = commands.add_parser("generate", help="generate images and save them")
     _request_arguments(gen)
-    gen.add_argument("--allow-unlisted-model", action="store_true", help="send a model id this version does not know")
     gen.add_argument("-o", "--output", default=".", help="folder for the images (default: here)")
-    gen.add_argument("--base-url", default=None, help="service URL (default: MILADY_BASE_URL or Milady Cloud)")
-    gen.add_argument("--account", default=None, metavar="NAME", help=ACCOUNT_HELP)
 
     srv = commands.add_parser("serve", help="run the local Milady-compatible server")
     srv.add_argument("--host", default="127.0.0.1", help=HOST_HELP)
@@ -458,8 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--allow-any-key", action="store_true", help="serve a non-loopback host with no --api-key")
 
     bat = commands.add_parser(
-        "batch",
-        help="generate one request per line of a JSONL file, resumably",
+        "batch", help="generate one request per line of a JSONL file, resumably",
         description='Each line: {"prompt": ..., "model"?, "aspect_ratio"?, "style_preset"?, '
         '"num_images"?, "source_image"? (a path, relative to the file), "id"?}. Every line is checked '
         "before anything is sent. DIR/manifest.jsonl records each finished line; running again skips them.",
@@ -467,46 +375,34 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("prompts", help="the JSONL file")
     bat.add_argument("-o", "--output", required=True, help="folder for the images and manifest.jsonl")
     bat.add_argument("--concurrency", type=_concurrency, default=4, help="requests at once, at most (default 4)")
-    bat.add_argument("--allow-unlisted-model", action="store_true", help="send model ids this version does not know")
-    bat.add_argument("--base-url", default=None, help="service URL (default: MILADY_BASE_URL or Milady Cloud)")
-    bat.add_argument("--account", default=None, metavar="NAME", help=ACCOUNT_HELP)
-
+    for sub, ids in ((gen, "a model id"), (bat, "model ids")):
+        sub.add_argument("--allow-unlisted-model", action="store_true", help=f"send {ids} this version does not know")
+        sub.add_argument("--account", default=None, metavar="NAME", help=ACCOUNT_HELP)
     models = commands.add_parser("models", help="list the image models, their status now and their prices")
-    models.add_argument("--base-url", default=None, help="service URL (default: MILADY_BASE_URL or Milady Cloud)")
+    for sub in (gen, bat, models):
+        sub.add_argument("--base-url", default=None, help=BASE_URL_HELP)
 
     demo = commands.add_parser("demo", help="launch the Gradio demo (local server when no key)")
     demo.add_argument("--host", default="127.0.0.1", help=HOST_HELP)
     demo.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
 
     mcp = commands.add_parser(
-        "mcp",
-        help="run the MCP server (stdio; --http for streamable HTTP at /mcp)",
+        "mcp", help="run the MCP server (stdio; --http for streamable HTTP at /mcp)",
         description="Tools generate_image, credits_balance, list_models. With no MILADY_API_KEY and no "
         "MILADY_BASE_URL, images are drawn by an in-process local server.",
     )
     mcp.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
     mcp.add_argument("--host", default="127.0.0.1")
     mcp.add_argument("--port", type=int, default=8000)
-    mcp.add_argument(
-        "--serve-without-key",
-        action="store_true",
-        help="over HTTP, callers without an X-API-Key header use this server's key, within the limits below",
-    )
+    without = "over HTTP, callers without an X-API-Key header use this server's key, within the limits below"
+    mcp.add_argument("--serve-without-key", action="store_true", help=without)
     mcp.add_argument("--caller-images-per-hour", type=int, default=20, help="limit per caller on this server's key")
     mcp.add_argument("--app-images-per-hour", type=int, default=200, help="limit for all callers on this server's key")
     mcp.add_argument("--urls-only", action="store_true", help="results carry URLs but no image content")
-    mcp.add_argument(
-        "--max-image-chars",
-        type=int,
-        default=700_000,
-        help="base64 characters of image content per result, all images together (images are shrunk to fit)",
-    )
-    mcp.add_argument(
-        "--recover-for",
-        type=float,
-        default=RECOVER_FOR,
-        help=f"seconds to look in the gallery for what a call that may have run made (default {RECOVER_FOR:g})",
-    )
+    chars = "base64 characters of image content per result, all images together (images are shrunk to fit)"
+    mcp.add_argument("--max-image-chars", type=int, default=700_000, help=chars)
+    recover = f"seconds to look in the gallery for what a call that may have run made (default {RECOVER_FOR:g})"
+    mcp.add_argument("--recover-for", type=float, default=RECOVER_FOR, help=recover)
     return parser
 
 
@@ -520,8 +416,7 @@ def _described(error: MiladyError) -> str:
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    err = err or sys.stderr
+    out, err = out or sys.stdout, err or sys.stderr
     try:
         # argparse writes usage errors (exit 2) and --help straight to sys.*: keep them on out/err.
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -529,26 +424,22 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
     spending = _Spending()
+    commands: dict[str, Callable[[], int]] = {
+        "generate": lambda: asyncio.run(_generate(args, out, err, spending)),
+        "batch": lambda: asyncio.run(_batch(args, out, err)),
+        "models": lambda: asyncio.run(_models(args, out)),
+        "serve": lambda: _serve(args, out, err),
+        "mcp": lambda: _mcp(args, err),
+        "demo": lambda: _demo(args, err),
+    }
     try:
-        if args.command == "generate":
-            return asyncio.run(_generate(args, out, err, spending))
-        if args.command == "serve":
-            return _serve(args, out, err)
-        if args.command == "batch":
-            return asyncio.run(_batch(args, out, err))
-        if args.command == "models":
-            return asyncio.run(_models(args, out))
-        if args.command == "mcp":
-            return _mcp(args, err)
-        return _demo(args, err)
+        return commands[args.command]()
     except MiladyError as error:
         print(f"error: {_described(error)}", file=err)
         return exit_code_for(error)
     except KeyboardInterrupt:
-        if args.command == "generate":
-            print(f"\n{spending.interrupted()}", file=err)
-        else:
-            print("\ninterrupted: a request that was already sent may still be billed", file=err)
+        other = "interrupted: a request that was already sent may still be billed"
+        print(f"\n{spending.interrupted() if args.command == 'generate' else other}", file=err)
         return 130
     except Exception as error:  # never a traceback: one line, exit 1
         print(f"error: {type(error).__name__}: {error}", file=err)

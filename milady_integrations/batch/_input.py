@@ -7,18 +7,18 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidRequestError
 from ..request import FIELDS, GenerateImageRequest, check_request, field_problems
+from ..wording import plural
 
 #: The keys a line may carry; ``source_image`` is a file path (relative to the JSONL's folder).
 LINE_FIELDS = (*FIELDS, "id")
-_SOURCE_ALLOWED = "a path to an image file, relative to the JSONL file"
-#: How ``milady batch`` lets a newer model through.
-_UNLISTED = "add --allow-unlisted-model"
-_ID_PATTERN = re.compile(r"[^A-Za-z0-9._-]+")
+_A_LINE = "a JSON object or string"
+_A_PATH = "a path to an image file, relative to the JSONL file"
 
 
 @dataclass(frozen=True)
@@ -36,18 +36,7 @@ class BadLine:
 
 
 class InvalidBatchError(InvalidRequestError):
-    """Some lines are invalid; ``problems`` lists every one. Nothing was sent."""
-
-    def __init__(self, problems: list[BadLine], source: str) -> None:
-        count = len(problems)
-        super().__init__(
-            f"{source}: {count} invalid line{'s' * (count != 1)}, nothing was sent:\n"
-            + "\n".join(f"  {p}" for p in problems),
-            field=problems[0].field if problems else None,
-            value=problems[0].value if problems else None,
-            allowed=problems[0].allowed if problems else None,
-        )
-        self.problems = problems
+    """Some lines are invalid; ``problems`` lists every one (``BadLine``). Nothing was sent."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +50,7 @@ class BatchLine:
     source_path: Path | None = None
 
     def request(self, *, allow_unlisted_model: bool = False) -> GenerateImageRequest:
-        """The request (source images are read again here, so big batches hold no data URLs)."""
+        """The request (the source is read again here, so a big batch holds no data URLs)."""
         return check_request(**self.options, source_image=self.source_path, allow_unlisted_model=allow_unlisted_model)
 
     @property
@@ -70,96 +59,70 @@ class BatchLine:
         return f"{self.id}-{self.key[:8]}"
 
 
-def _content_key(options: Mapping[str, Any], source_url: str | None) -> str:
-    canonical = dict(options)
-    canonical["source_image"] = hashlib.sha256(source_url.encode()).hexdigest() if source_url else None
-    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
-
-
 def _safe_id(value: object) -> str | None:
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        return None
-    cleaned = _ID_PATTERN.sub("-", str(value)).strip("-.")
-    return cleaned[:80] or None
+    usable = isinstance(value, (str, int)) and not isinstance(value, bool)
+    return (re.sub(r"[^A-Za-z0-9._-]+", "-", str(value)).strip("-.")[:80] or None) if usable else None
 
 
-def _check_line(
-    number: int, raw: str, base: Path, allow_unlisted_model: bool
-) -> tuple[BatchLine | None, list[BadLine]]:
+def _check_line(number: int, raw: str, base: Path, allow_unlisted: bool) -> tuple[BatchLine | None, list[BadLine]]:
+    bad = partial(BadLine, number)
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        return None, [BadLine(number, "line", raw[:60], "a JSON object or string", f"is not JSON ({exc})")]
-    if isinstance(data, str):
-        data = {"prompt": data}
+        return None, [bad("line", raw[:60], _A_LINE, f"is not JSON ({exc})")]
+    data = {"prompt": data} if isinstance(data, str) else data
     if not isinstance(data, dict):
-        return None, [BadLine(number, "line", raw[:60], "a JSON object or string", f"is a JSON {type(data).__name__}")]
-    problems = [
-        BadLine(number, key, data[key], LINE_FIELDS, f"unknown field {key!r}: allowed are {', '.join(LINE_FIELDS)}")
-        for key in data
-        if key not in LINE_FIELDS
-    ]
+        return None, [bad("line", raw[:60], _A_LINE, f"is a JSON {type(data).__name__}")]
+    unknown = {key: value for key, value in data.items() if key not in LINE_FIELDS}
+    known = f"allowed are {', '.join(LINE_FIELDS)}"
+    problems = [bad(key, value, LINE_FIELDS, f"unknown field {key!r}: {known}") for key, value in unknown.items()]
     options = {name: data.get(name, spec.default) for name, spec in FIELDS.items() if name != "source_image"}
-    source_path: Path | None = None
-    if data.get("source_image") is not None:
-        value = data["source_image"]
-        source_path = (base / value) if isinstance(value, str) else None
-        if source_path is None:
-            problems.append(BadLine(number, "source_image", value, _SOURCE_ALLOWED, "source_image must be a path"))
+    source = data.get("source_image")
+    source_path = base / source if isinstance(source, str) else None
+    if source is not None and source_path is None:
+        problems.append(bad("source_image", source, _A_PATH, "source_image must be a path"))
     # Every field at once, so one line reports all of its problems.
     checked = {**options, "source_image": source_path}
-    for problem in field_problems(checked, allow_unlisted_model=allow_unlisted_model, downscale_source=False):
-        problems.append(
-            BadLine(number, problem.field, problem.value, problem.allowed, problem.text(unlisted=_UNLISTED))
-        )
-    source_url = None
-    if source_path is not None and not any(p.field == "source_image" for p in problems):
-        source_url = check_request("x", source_image=source_path).source_image
-    given_id = data.get("id")
-    line_id = _safe_id(given_id) if given_id is not None else f"line-{number:05d}"
-    if line_id is None:
-        problems.append(
-            BadLine(number, "id", given_id, "a non-empty string or number", "id must be a string or number")
-        )
-    if problems:
+    for found in field_problems(checked, allow_unlisted_model=allow_unlisted, downscale_source=False):
+        problems.append(bad(found.field, found.value, found.allowed, found.text(unlisted="add --allow-unlisted-model")))
+    given = data.get("id")
+    if (line_id := _safe_id(given if given is not None else f"line-{number:05d}")) is None:
+        problems.append(bad("id", given, "a non-empty string or number", "id must be a string or number"))
+    if problems or line_id is None:
         return None, problems
-    assert line_id is not None
-    return BatchLine(number, line_id, _content_key(options, source_url), options, source_path), []
+    # The content key: the options and the source's bytes (as the data URL the request would carry).
+    source_url = check_request("x", source_image=source_path).source_image if source_path else None
+    content = {**options, "source_image": source_url and hashlib.sha256(source_url.encode()).hexdigest()}
+    key = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    return BatchLine(number, line_id, key, options, source_path), []
 
 
 def read_batch(path: str | Path, *, allow_unlisted_model: bool = False) -> list[BatchLine]:
-    """Check every line of a JSONL file; raise InvalidBatchError listing all bad lines.
-
-    Blank lines are skipped; line numbers are the file's (1-based). Ids must be unique.
-    """
+    """Check every line of a JSONL file (blank lines skipped, ids unique); raise InvalidBatchError listing all."""
     source = Path(path)
+    about: dict[str, Any] = {"field": "file", "value": str(source)}
     try:
         text = source.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidRequestError(
-            f"cannot read {source}: {exc}", field="file", value=str(source), allowed="a UTF-8 JSONL file"
-        ) from None
+        raise InvalidRequestError(f"cannot read {source}: {exc}", allowed="a UTF-8 JSONL file", **about) from None
     lines: list[BatchLine] = []
     problems: list[BadLine] = []
     seen: dict[str, int] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        line, found = _check_line(number, raw, source.parent, allow_unlisted_model)
-        problems.extend(found)
-        if line is None:
-            continue
-        if line.id in seen:
-            problems.append(
-                BadLine(number, "id", line.id, "unique ids", f"id {line.id!r} is also used on line {seen[line.id]}")
-            )
-            continue
-        seen[line.id] = number
-        lines.append(line)
+    for number, raw in enumerate(text.splitlines(), start=1):  # the file's own (1-based) line numbers
+        line, found = _check_line(number, raw, source.parent, allow_unlisted_model) if raw.strip() else (None, [])
+        problems += found
+        if line is not None and line.id in seen:
+            used = f"id {line.id!r} is also used on line {seen[line.id]}"
+            problems.append(BadLine(number, "id", line.id, "unique ids", used))
+        elif line is not None:
+            seen[line.id] = number
+            lines.append(line)
     if problems:
-        raise InvalidBatchError(problems, source.name)
-    if not lines:
-        raise InvalidRequestError(
-            f"{source.name} has no requests", field="file", value=str(source), allowed="one JSON request per line"
+        listed, first = "".join(f"\n  {p}" for p in problems), problems[0]
+        raise InvalidBatchError(
+            f"{source.name}: {plural(len(problems), 'invalid line')}, nothing was sent:{listed}",
+            field=first.field, value=first.value, allowed=first.allowed, problems=problems,
         )
+    if not lines:
+        raise InvalidRequestError(f"{source.name} has no requests", allowed="one JSON request per line", **about)
     return lines

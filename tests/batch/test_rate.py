@@ -1,0 +1,95 @@
+"""One layer owns a 429 in a batch: the rate gate pauses every line, sends the refused request
+once more, and reports a wait too long to make; the client never resends a 429 by itself."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import httpx
+import pytest
+
+from milady_integrations import RateLimitError
+from milady_integrations._config import ClientConfig
+from milady_integrations._flow import Received, Send, Sleep, call_flow
+from milady_integrations.batch import read_batch, run_batch
+from milady_integrations.local import LocalServer, ServerConfig
+
+from .conftest import image_files, manifest_records
+
+
+async def test_one_429_pauses_every_line_and_only_the_refused_request_is_sent_again(write_jsonl, tmp_path):
+    lines = read_batch(write_jsonl([f"picture {i}" for i in range(6)]))
+    async with LocalServer(ServerConfig(rate_limit=1_000_000)) as own:
+        own.faults.force_status(429, retry_after=3)  # the first request to arrive
+        summary = await run_batch(lines, tmp_path / "out", api_key=own.api_key, base_url=own.base_url, concurrency=2)
+        sent, log = own.stats.generate_requests, own.requests
+
+    assert summary.done == 6 and summary.ok
+    # The gate saw the 429 (the client did not retry it out of sight) and counted it once.
+    assert summary.rate_limited == 1
+    assert sent == 7  # six lines and the refused one once more: nothing else twice
+    # The request log holds the requests that got past the 429 (their arrival times). Only the one that
+    # was already on its way arrived before the Retry-After had passed: no line started meanwhile.
+    times = sorted(datetime.fromisoformat(entry["time"].replace("Z", "+00:00")).timestamp() for entry in log)
+    assert len(times) == 6
+    assert all(later - times[0] >= 2.0 for later in times[1:]), times
+    assert len(image_files(tmp_path / "out")) == 6
+
+
+def test_a_429_asking_for_a_longer_wait_is_reported_and_starts_no_more_lines(server, write_jsonl, run_cli, tmp_path):
+    prompts, out = write_jsonl(["one", "two", "three"]), tmp_path / "out"
+    before = server.stats.generate_requests
+    server.faults.force_status(429, retry_after=120)  # more than max_retry_wait (60 s)
+
+    result = run_cli(server, "batch", str(prompts), "-o", str(out), "--concurrency", "1")
+
+    assert result.code == 5  # as `milady generate` answers a rate limit
+    assert server.stats.generate_requests - before == 1  # not sent again, and nothing after it
+    (record,) = manifest_records(out)
+    assert record["status"] == "failed" and record["error"]["type"] == "RateLimitError"
+    assert record["credits_note"].startswith("none billed")
+    assert "retry in 120 s" in result.err
+    assert "1 failed, 2 not started" in result.err
+    assert "stopped early: rate limited for longer than the batch waits: run the same command again later" in result.err
+
+    rerun = run_cli(server, "batch", str(prompts), "-o", str(out))
+    assert rerun.code == 0, rerun.err
+    assert server.stats.generate_requests - before == 4
+    assert len(image_files(out)) == 3
+
+
+def _run(config: ClientConfig, answers: list[Received]) -> tuple[list[object], object]:
+    """Drive one API call on scripted answers: what it did (sends and sleeps) and how it ended."""
+    flow, done, outcome = call_flow(config, "GET", "/api/v1/credits/balance"), [], None
+    try:
+        while True:
+            action = flow.send(outcome)
+            done.append(action)
+            outcome = None if isinstance(action, Sleep) else answers.pop(0)
+    except StopIteration as stop:
+        return done, stop.value
+    except RateLimitError as error:
+        return done, error
+
+
+def _answer(status: int, body: object, **headers: str) -> Received:
+    return Received(status, httpx.Headers(headers), json.dumps(body).encode(), 0.01)
+
+
+@pytest.mark.parametrize("retry_after", ["1", None])
+def test_the_batch_client_hands_every_429_to_the_gate_and_still_retries_a_refunded_500(retry_after):
+    config = ClientConfig(api_key="sk-batch", base_url="https://cloud.milady.example", jitter=lambda: 0.0)
+    limited = _answer(429, {"error": "Too many requests"}, **({"Retry-After": retry_after} if retry_after else {}))
+    ok = _answer(200, {"balance": 3})
+
+    done, ended = _run(config.replace(retry_rate_limits=False), [limited, ok])
+    assert [type(action) for action in done] == [Send]  # raised at once: no wait, no second send
+    assert isinstance(ended, RateLimitError) and "max_retry_wait" not in str(ended)
+
+    done, ended = _run(config, [limited, ok])  # any other client waits and sends again itself
+    assert [type(action) for action in done] == [Send, Sleep, Send] and ended[0] == {"balance": 3}
+
+    refunded = _answer(500, {"error": "No images were generated"})
+    done, ended = _run(config.replace(retry_rate_limits=False), [refunded, ok])
+    assert [type(action) for action in done] == [Send, Sleep, Send] and ended[0] == {"balance": 3}
