@@ -5,7 +5,8 @@ Run by hand after changing a workflow (CI never runs it; it checks the files exi
     .venv/bin/python scripts/make_pack_images.py
 
 Each thumbnail is what the workflow's Milady node gives on the local server (its prompt,
-model, ratio, preset and number of images, read from the workflow), as ComfyUI's
+model, ratio, preset and number of images, read from the workflow; for the gallery
+workflow, the generation at its index after one generation), as ComfyUI's
 template browser expects it: ``example_workflows/<workflow name>.jpg``. The icon is a
 square crop of one such picture, written to ``docs/icon.png`` (``[tool.comfy].Icon``).
 """
@@ -28,26 +29,42 @@ ICON = ROOT / "docs" / "icon.png"
 THUMBNAIL_WIDTH = 512
 ICON_SIZE = 256
 NODE = "MiladyGenerateImage"
+GALLERY_NODE = "MiladyGallery"
+#: What the gallery workflow finds there: the text-to-image example's generation.
+GALLERY_SOURCE = WORKFLOWS / "milady_text_to_image.json"
+
+
+def _node(workflow: Path, node_type: str) -> dict[str, object] | None:
+    return next((n for n in json.loads(workflow.read_text())["nodes"] if n["type"] == node_type), None)
 
 
 def node_inputs(workflow: Path) -> dict[str, object]:
     """The Milady node's widget values, by name (the order ComfyUI saves them in)."""
-    for node in json.loads(workflow.read_text())["nodes"]:
-        if node["type"] == NODE:
-            prompt, model, aspect_ratio, style_preset, num_images = node["widgets_values"][:5]
-            return {
-                "prompt": prompt,
-                "model": model,
-                "aspect_ratio": aspect_ratio,
-                "style_preset": style_preset,
-                "num_images": num_images,
-            }
-    raise SystemExit(f"{workflow.name} has no {NODE} node")
+    node = _node(workflow, NODE)
+    if node is None:
+        raise SystemExit(f"{workflow.name} has no {NODE} node")
+    prompt, model, aspect_ratio, style_preset, num_images = node["widgets_values"][:5]  # type: ignore[index]
+    return {
+        "prompt": prompt,
+        "model": model,
+        "aspect_ratio": aspect_ratio,
+        "style_preset": style_preset,
+        "num_images": num_images,
+    }
+
+
+def from_gallery(client: MiladyClient, workflow: Path) -> list[Image.Image]:
+    """What the gallery node loads: generations made first, then the one at the node's index."""
+    (index,) = _node(workflow, GALLERY_NODE)["widgets_values"][:1]  # type: ignore[index]
+    for _ in range(index + 1):
+        generate(client, node_inputs(GALLERY_SOURCE), None)
+    item = client.gallery(limit=1, offset=index).items[0]
+    return [Image.open(io.BytesIO(client.read_image(item.image))).convert("RGB")]
 
 
 def generate(client: MiladyClient, inputs: dict[str, object], source: Image.Image | None) -> list[Image.Image]:
     result = client.generate_image(**inputs, source_image=source)  # type: ignore[arg-type]
-    return [Image.open(io.BytesIO(image.read())).convert("RGB") for image in result.images]
+    return [Image.open(io.BytesIO(client.read_image(image))).convert("RGB") for image in result.images]
 
 
 def contact_sheet(pictures: list[Image.Image], width: int) -> Image.Image:
@@ -67,12 +84,15 @@ def main() -> int:
     with LocalServer() as server, MiladyClient(server.api_key, base_url=server.base_url) as client:
         first: Image.Image | None = None
         for workflow in workflows:
-            inputs = node_inputs(workflow)
-            # Image-to-image: the source is another local picture, as a user's LoadImage would give.
-            source = None
-            if "image_to_image" in workflow.stem:
-                source = generate(client, {**inputs, "prompt": "a harbour at noon", "num_images": 1}, None)[0]
-            pictures = generate(client, inputs, source)
+            if _node(workflow, GALLERY_NODE) is not None:
+                pictures = from_gallery(client, workflow)
+            else:
+                inputs = node_inputs(workflow)
+                # Image-to-image: the source is another local picture, as a user's LoadImage would give.
+                source = None
+                if "image_to_image" in workflow.stem:
+                    source = generate(client, {**inputs, "prompt": "a harbour at noon", "num_images": 1}, None)[0]
+                pictures = generate(client, inputs, source)
             first = first or pictures[0]
             thumbnail = contact_sheet(pictures, THUMBNAIL_WIDTH)
             target = workflow.with_suffix(".jpg")
