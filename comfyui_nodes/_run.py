@@ -55,11 +55,25 @@ def _thumbnail(data: bytes) -> Any:
     return ("JPEG", small, PREVIEW_SIZE)
 
 
-class Progress:
-    """One run's bar (climbing while waiting, then per image read, each shown on it) and line of text."""
+def say(node_id: str | None, message: str) -> None:
+    """``message`` on the line under the node (skipped outside ComfyUI)."""
+    try:
+        from server import PromptServer
+    except ImportError:
+        return
+    if node_id is not None:
+        PromptServer.instance.send_progress_text(f"Milady: {message}", node_id)
 
-    def __init__(self, node_id: str | None, images: int) -> None:
-        self.node_id, self.images, self.read, self.bar = node_id, images, 0, None
+
+class Progress:
+    """One run's bar (climbing while waiting, then per image read) and line of text.
+
+    ``previews``: each image read also shows on the bar. Not for a node that shows its images
+    itself: ComfyUI's page draws a node's last bar picture in preference to its outputs.
+    """
+
+    def __init__(self, node_id: str | None, images: int, *, previews: bool = True) -> None:
+        self.node_id, self.images, self.read, self.bar, self.previews = node_id, images, 0, None, previews
         try:
             from comfy.utils import ProgressBar
         except ImportError:
@@ -75,27 +89,33 @@ class Progress:
         self.text(tick.text)
 
     async def image_read(self, data: bytes) -> None:
-        preview = await asyncio.to_thread(_thumbnail, data)
+        preview = await asyncio.to_thread(_thumbnail, data) if self.previews else None
         self.read += 1
         if self.bar is not None:
             value = WAIT_STEPS + (BAR_STEPS - WAIT_STEPS) * self.read // max(self.images, 1)
             self.bar.update_absolute(value, BAR_STEPS, preview)
 
     def text(self, message: str) -> None:
-        try:
-            from server import PromptServer
-        except ImportError:
-            return
-        if self.node_id is not None:
-            PromptServer.instance.send_progress_text(f"Milady: {message}", self.node_id)
+        say(self.node_id, message)
 
 
-async def run(node: NodeSpec, node_id: str | None, inputs: dict[str, Any]) -> tuple[Any, ...]:
-    """The node's outputs; a core error becomes what ComfyUI's dialog shows (Cancel stays ComfyUI's)."""
+async def run(node: NodeSpec, node_id: str | None, inputs: dict[str, Any], *, previews: bool = True) -> tuple[Any, ...]:
+    """The node's outputs; a core error becomes what ComfyUI's dialog shows (Cancel stays ComfyUI's).
+
+    After a failure or Cancel the line under the node says so: it must not go on saying "Generating".
+    """
+    started = time.monotonic()
     try:
-        return await (generate if node.function == "generate" else load)(node_id, **inputs)
+        if node.function == "generate":
+            return await generate(node_id, previews=previews, **inputs)
+        return await load(node_id, **inputs)
     except MiladyError as err:
+        say(node_id, f"failed after {time.monotonic() - started:.0f} s: {err}")
         raise to_comfy_error(err) from err
+    except BaseException as exc:
+        cancelled = type(exc).__name__ == "InterruptProcessingException" or isinstance(exc, asyncio.CancelledError)
+        say(node_id, f"{'cancelled' if cancelled else 'stopped'} after {time.monotonic() - started:.0f} s")
+        raise
 
 
 def _client(account: str | None) -> AsyncMiladyClient:
@@ -123,7 +143,13 @@ def _aspect_ratio(aspect_ratio: str, source_image: Any) -> str:
 
 
 async def generate(
-    node_id: str | None, seed: int = 0, source_image: Any = None, account: str | None = None, **options: Any
+    node_id: str | None,
+    seed: int = 0,
+    source_image: Any = None,
+    account: str | None = None,
+    *,
+    previews: bool = True,
+    **options: Any,
 ) -> tuple[Any, ...]:
     del seed  # only makes ComfyUI run the node again: the service has no seed
     options["aspect_ratio"] = _aspect_ratio(options["aspect_ratio"], source_image)
@@ -134,7 +160,7 @@ async def generate(
     # Encoding takes tens of ms per image: in a thread, so ComfyUI's event loop (other nodes, Cancel) stays free.
     sources = None if source_image is None else await asyncio.to_thread(source_data_urls, source_image)
     total = options["num_images"] * (len(sources) if sources else 1)
-    progress, started = Progress(node_id, total), time.monotonic()
+    progress, started = Progress(node_id, total, previews=previews), time.monotonic()
     async with _client(account) as client:
         work = client.generate_images(**options, source_images=sources, downscale_source=True)
         result = await wait_with_progress(

@@ -58,7 +58,9 @@ def _v3(spec: NodeSpec) -> type:
         async def execute(cls, **inputs: Any) -> Any:
             from ._run import run
 
-            outputs = await run(spec, cls.hidden.unique_id if cls.hidden else None, inputs)
+            # An output node shows its images itself: none on its bar (the page would show that one instead).
+            node_id = cls.hidden.unique_id if cls.hidden else None
+            outputs = await run(spec, node_id, inputs, previews=not spec.output_node)
             # As Preview Image does: PNGs in ComfyUI's temp folder, shown on this node.
             preview = ui.PreviewImage(outputs[0], cls=cls) if spec.output_node else None
             return io.NodeOutput(*outputs, ui=preview)

@@ -37,6 +37,8 @@ PRICE_TIMEOUT = 5.0
 UNKNOWN_HALF_SECONDS = 20.0
 #: The bar never fills before the answer comes.
 WAIT_CEILING = 0.95
+#: Where the bar is at the expected time; a slower run creeps on from there instead of stopping.
+ON_TIME = 0.8
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,13 @@ class Tick:
 
 
 def wait_fraction(elapsed: float, expected: float | None) -> float:
-    """How far into the wait: toward the expected duration, never full before the answer."""
-    if expected:
-        return min(elapsed / expected, WAIT_CEILING)
-    return min(elapsed / (elapsed + UNKNOWN_HALF_SECONDS), WAIT_CEILING)
+    """How far into the wait: steadily to ON_TIME at the expected duration, then ever slower, never full."""
+    if not expected:
+        return WAIT_CEILING * elapsed / (elapsed + UNKNOWN_HALF_SECONDS)
+    if elapsed <= expected:
+        return ON_TIME * elapsed / expected
+    late = elapsed - expected
+    return ON_TIME + (WAIT_CEILING - ON_TIME) * late / (late + expected)
 
 
 def _credits(amount: float) -> str:

@@ -64,10 +64,11 @@ def choice_label(field: str, value: str) -> str:
 
 def waiting_line(count: int, model: str, elapsed: float, expected: float | None = None) -> str:
     """``Generating 4 images with <model>: 12 s (~8 s left)``."""
-    line = f"Generating {plural(count, 'image')} with {model}: {elapsed:.0f} s"
-    if expected is not None and expected > elapsed:
-        line += f" (~{expected - elapsed:.0f} s left)"
-    return line
+    # Whole seconds, both rounded once: the line changes once a second and never says "~0 s left".
+    seconds = round(elapsed)
+    line = f"Generating {plural(count, 'image')} with {model}: {seconds} s"
+    left = round(expected) - seconds if expected is not None else 0
+    return line + f" (~{left} s left)" if left > 0 else line
 
 
 def outcome_line(result: ImageGenerationResult, elapsed: float | None = None) -> str:

@@ -73,11 +73,13 @@ async def test_every_error_status_reads_as_the_core_says(
 
 
 async def test_402_names_the_credits_needed_and_the_hint(
-    node_class: type, inputs: Any, milady_env: LocalServer
+    node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any
 ) -> None:
     milady_env.faults.force_status(402)
     text = str(await _node_failure(node_class, **inputs(num_images=4)))
     assert re.match(r"Insufficient credits: [0-9.]+ required\. Add credits to your account\.", text)
+    # The line under the node says so too, instead of going on saying "Generating".
+    assert re.fullmatch(r"Milady: failed after \d+ s: " + re.escape(text), comfy.text_lines[-1])
 
 
 async def test_429_says_when_to_retry(node_class: type, inputs: Any, milady_env: LocalServer, no_retries: None) -> None:

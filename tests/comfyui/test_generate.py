@@ -12,6 +12,8 @@ import torch
 
 from milady_integrations.local import IMAGE_SIZES, LocalServer, ServerConfig
 
+from .conftest import is_v3
+
 
 async def _waiting_lines(run: Any, node_class: type, inputs: dict[str, Any], comfy: Any) -> list[str]:
     """Run the node; the lines under it while the service worked."""
@@ -59,12 +61,17 @@ async def test_four_images_in_one_batch_with_progress(
     assert len(set(urls.splitlines())) == 4
     assert not torch.equal(images[0], images[1])
     assert mask.shape == (4, *images.shape[1:3])
-    # The bar climbs while waiting, then once per image read (each shown on the bar), to full, on this node.
+    # The bar climbs while waiting, then once per image read, to full, on this node. Each image shows
+    # on the bar as it arrives, except on the V3 node: it shows all its images on itself, and ComfyUI's
+    # page would show the last bar picture instead of them.
     values = [u[0] for u in comfy.bar_updates]
     assert values == sorted(values) and values[-4:] == [92, 95, 97, 100]
     assert {u[1:] for u in comfy.bar_updates} == {(100, "7")}
-    assert len(comfy.previews) == 4 and {p[0] for p in comfy.previews} == {"JPEG"}
-    assert {p[1].size for p in comfy.previews} == {(512, 512)} and comfy.previews[0][2] == 512
+    if is_v3(node_class):
+        assert comfy.previews == []
+    else:
+        assert len(comfy.previews) == 4 and {p[0] for p in comfy.previews} == {"JPEG"}
+        assert {p[1].size for p in comfy.previews} == {(512, 512)} and comfy.previews[0][2] == 512
     assert comfy.text_lines[0].startswith("Milady: Generating 4 images with google/gemini-2.5-flash-image: 0 s")
     assert comfy.text_lines[-1].startswith("Milady: 4 images in ")
     assert {node_id for _, node_id in comfy.texts} == {"7"}
@@ -109,7 +116,7 @@ async def test_a_batch_of_sources_sends_one_request_per_image(
     assert milady_env.stats.generate_requests - before == 3
     _check_images(images, 6, IMAGE_SIZES["1:1"])
     assert len(urls.splitlines()) == 6
-    assert comfy.bar_updates[-1][:2] == (100, 100) and len(comfy.previews) == 6
+    assert comfy.bar_updates[-1][:2] == (100, 100) and len(comfy.previews) == (0 if is_v3(node_class) else 6)
 
 
 async def test_an_image_the_service_sent_inline_has_no_url(
@@ -156,6 +163,8 @@ async def test_cancel_stops_a_slow_request(
     assert time.monotonic() - started < latency  # it did not wait for the answer
     assert comfy.processing_interrupted() is False  # ComfyUI's flag is cleared, as its own nodes do
     assert not any(t.startswith("Milady: 1 image") for t in comfy.text_lines)
+    # The line under the node must not go on saying "Generating".
+    assert re.fullmatch(r"Milady: cancelled after \d+ s", comfy.text_lines[-1])
 
 
 async def test_cancel_while_the_images_download_stops_the_download(

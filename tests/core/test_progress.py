@@ -9,7 +9,8 @@ import pytest
 
 from milady_integrations import AsyncMiladyClient
 from milady_integrations.local import LocalServer
-from milady_integrations.progress import RECENT, WAIT_CEILING, Tick, wait_fraction, wait_with_progress
+from milady_integrations.progress import ON_TIME, RECENT, WAIT_CEILING, Tick, wait_fraction, wait_with_progress
+from milady_integrations.wording import waiting_line
 
 MODEL = "google/gemini-2.5-flash-image"
 
@@ -53,13 +54,21 @@ async def test_recent_runs_of_the_model_give_the_time_left_and_the_bar_its_pace(
     await wait_with_progress(asyncio.sleep(0), images=1, model=MODEL, show=ticks.append)
     RECENT.clear()
     assert ticks[0].text == f"Generating 1 image with {MODEL}: 0 s (~30 s left)"
-    assert wait_fraction(15.0, 30.0) == pytest.approx(0.5)
+    assert wait_fraction(15.0, 30.0) == pytest.approx(ON_TIME / 2)
 
 
-def test_the_bar_never_fills_before_the_answer() -> None:
-    assert wait_fraction(300.0, 30.0) == WAIT_CEILING
-    assert wait_fraction(10_000.0, None) <= WAIT_CEILING
-    assert wait_fraction(5.0, None) < wait_fraction(10.0, None)
+def test_the_bar_never_fills_before_the_answer_and_never_stops_climbing() -> None:
+    moments = [0.0, 5.0, 29.0, 30.0, 31.0, 60.0, 300.0, 10_000.0]
+    for expected in (30.0, None):
+        fractions = [wait_fraction(t, expected) for t in moments]
+        assert fractions == sorted(set(fractions)), expected  # strictly climbing, even past the expected time
+        assert fractions[-1] < WAIT_CEILING
+
+
+def test_the_time_left_counts_down_in_whole_seconds_and_never_says_zero() -> None:
+    lines = [waiting_line(1, MODEL, t, 8.4) for t in (0.4, 0.6, 1.4, 7.6, 8.2, 20.0)]
+    left = [line.rpartition(": ")[2] for line in lines]
+    assert left == ["0 s (~8 s left)", "1 s (~7 s left)", "1 s (~7 s left)", "8 s", "8 s", "20 s"]
 
 
 async def test_an_interrupt_cancels_the_request_and_is_raised() -> None:
