@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -21,6 +23,7 @@ from ._bodies import (
     AUTH_REQUIRED,
     KEY_INACTIVE,
     KEY_INVALID,
+    GenerateCall,
     Refused,
     dumps,
     error_body,
@@ -38,6 +41,7 @@ _SEND = "milady.send"  # uvicorn's own send, kept for the drop fault
 _IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 _ENDPOINTS = {"generate-image": "generate", "credits": "balance", "gallery": "gallery", "models": "models",
               "pricing": "pricing", "images": "image", "openapi.json": "openapi", "_local": "local"}
+Handler = Callable[[Request, State], Awaitable[Response]]
 
 
 class LocalApp(Starlette):
@@ -64,38 +68,73 @@ class LocalApp(Starlette):
         await super().__call__(scope, receive, send_with_id)
 
 
+class _Answer(Exception):
+    """Ends a handler early with this response (a refusal)."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _route(path: str, handler: Handler, *methods: str) -> Route:
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request, request.app.local)
+        except _Answer as answer:
+            return answer.response
+
+    return Route(path, endpoint, methods=list(methods or ["GET"]))
+
+
 def create_app(config: ServerConfig | None = None) -> LocalApp:
     """A fresh app with its own state (``app.local``)."""
     app = LocalApp(routes=[
-        Route("/api/v1/generate-image", _generate, methods=["POST"]),
-        Route("/api/v1/credits/balance", _balance),
-        Route("/api/v1/gallery", _gallery),
-        Route("/api/v1/models/status", _model_status, methods=["POST"]),
-        Route("/api/v1/models", _models),
-        Route("/api/v1/models/{model:path}", _model),
-        Route("/api/v1/pricing/summary", _pricing),
-        Route("/images/{name}", _image),
-        Route("/openapi.json", lambda r: _json(200, openapi_document(_base(r)))),
-        Route("/_local/stats", _local_stats),
-        Route("/_local/faults", _local_faults, methods=["GET", "POST"]),
-        Route("/_local/credits", _local_credits, methods=["POST"]),
-        Route("/_local/requests", lambda r: _json(200, {"requests": list(reversed(_state(r).log))})),
-        Route("/_local/reset", _local_reset, methods=["POST"]),
+        _route("/api/v1/generate-image", _generate, "POST"),
+        _route("/api/v1/credits/balance", lambda r, s: _ok({"balance": s.balance(_key(r, s))})),
+        _route("/api/v1/gallery", _gallery),
+        _route("/api/v1/models/status", _model_status, "POST"),
+        _route("/api/v1/models", lambda r, s: _ok({"object": "list", "data": [_entry(s.config, m)
+                                                                             for m in s.config.prices]})),
+        _route("/api/v1/models/{model:path}", _model),
+        _route("/api/v1/pricing/summary", _pricing),
+        _route("/images/{name}", _image),
+        _route("/openapi.json", lambda r, s: _ok(openapi_document(str(r.base_url).rstrip("/")))),
+        _route("/_local/stats", _local_stats),
+        _route("/_local/faults", _local_faults, "GET", "POST"),
+        _route("/_local/credits", _local_credits, "POST"),
+        _route("/_local/requests", lambda r, s: _ok({"requests": list(reversed(s.log))})),
+        _route("/_local/reset", _local_reset, "POST"),
     ])
     app.local = State(config or ServerConfig())
     return app
 
 
-def _state(request: Request) -> State:
-    return request.app.local  # type: ignore[no-any-return]
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Response:
     return Response(dumps(body), status, headers, "application/json")
+
+
+async def _ok(body: object) -> Response:
+    return _json(200, body)
+
+
+def _refuse(status: int, body: object, headers: dict[str, str] | None = None) -> _Answer:
+    return _Answer(_json(status, body, headers))
+
+
+def _key(request: Request, state: State) -> str:
+    """The shared auth helper of the service's other routes: its own 401 and 403 bodies."""
+    key = state.key_of(request.headers)
+    if key is None:
+        raise _refuse(401, KEY_INVALID)
+    if key in state.config.inactive_keys:
+        raise _refuse(403, KEY_INACTIVE)
+    return key
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return parse_json(await request.body())
+    except ValueError:
+        return None
 
 
 async def _pause(seconds: float, state: State, request: Request | None = None) -> None:
@@ -107,61 +146,63 @@ async def _pause(seconds: float, state: State, request: Request | None = None) -
             return
 
 
-def _auth(state: State, request: Request) -> str | Response:
-    """The shared auth helper of the service's other routes: its own 401 and 403 bodies."""
-    key = state.key_of(request.headers)
-    if key is None:
-        return _json(401, KEY_INVALID)
-    return _json(403, KEY_INACTIVE) if key in state.config.inactive_keys else key
-
-
 # ---------------------------------------------------------------- generate
 
 
-async def _generate(request: Request) -> Response:
-    state, cfg = _state(request), _state(request).config
-    raw = await request.body()
+async def _generate(request: Request, state: State) -> Response:
+    raw, entry = await request.body(), None
     try:
-        faults, forced = cfg.faults.for_request(request.headers)
+        faults, forced = state.config.faults.for_request(request.headers)
     except FaultError as exc:
         return _json(400, {"error": f"Bad fault setting: {exc}"})
-    variant = (faults.response_shape or cfg.response_shape) == "success"
-    answer, entry = await _run(request, state, raw, faults, forced, variant)
+    variant = (faults.response_shape or state.config.response_shape) == "success"
+    try:
+        if forced is not None and not forced.ran:
+            answer = _forced(state, forced, raw, variant)
+        else:
+            limits, key, call, entry = _admit(request, state, raw, variant)
+            answer = await _run(request, state, limits, key, call, faults, forced, variant)
+    except _Answer as refused:
+        answer = refused.response
     await _pause(faults.latency, state)  # after billing: a client that gave up can find the images
     if entry is not None:
         entry["status"] = answer.status_code  # None until answered
     return answer
 
 
-async def _run(request: Request, state: State, raw: bytes, faults: Faults, forced: ForcedStatus | None,
-               variant: bool) -> tuple[Response, dict[str, Any] | None]:
+def _admit(request: Request, state: State, raw: bytes,
+           variant: bool) -> tuple[dict[str, str], str, GenerateCall, dict[str, Any]]:
+    """The service's order before any charge: rate limit, auth, JSON, body; then the request is logged."""
     cfg = state.config
-    if forced is not None and not forced.ran:
-        return _forced(state, forced, raw, variant), None
-    # The service's order: rate limit, auth, JSON, body, price, reserve, generate, store, bill.
     limits, wait = state.rate(request.headers)
     if wait is not None:
-        limited = rate_limited(cfg.rate_limit, cfg.rate_window, wait)
-        return _json(429, limited, {**limits, "Retry-After": str(wait)}), None
+        raise _refuse(429, rate_limited(cfg.rate_limit, cfg.rate_window, wait), {**limits, "Retry-After": str(wait)})
     key = state.key_of(request.headers)
     if key is None:
-        return _json(401, {"error": AUTH_REQUIRED}, limits), None
+        raise _refuse(401, {"error": AUTH_REQUIRED}, limits)
     with state.lock:
         state.counts["generate_validated"] += 1
     try:
         call = validate_generate(parse_json(raw), variant=variant)
     except ValueError as exc:
-        return _json(500, {"error": str(exc)}, limits), None
+        raise _refuse(500, {"error": str(exc)}, limits) from None
     except Refused as refused:
-        return _json(refused.status, refused.body, limits), None
+        raise _refuse(refused.status, refused.body, limits) from None
     entry = {"time": iso(time.time()), "prompt": call.prompt, "enhancedPrompt": call.enhanced, "model": call.model,
              "aspectRatio": call.aspect_ratio, "stylePreset": call.style_preset, "numImages": call.num_images,
              "imageToImage": call.source_image is not None, "status": None}
     with state.lock:
         state.log.append(entry)
+    return limits, key, call, entry
+
+
+async def _run(request: Request, state: State, limits: dict[str, str], key: str, call: GenerateCall, faults: Faults,
+               forced: ForcedStatus | None, variant: bool) -> Response:
+    """Reserve, draw, store, bill; then the answer (or the forced one, the images kept and billed)."""
+    cfg = state.config
     reserved = cfg.billed(call.model, call.num_images)
     if not state.reserve(key, reserved):
-        return _json(402, error_body(402, required=reserved, variant=variant), limits), entry
+        return _json(402, error_body(402, required=reserved, variant=variant), limits)
     created = state.created_at()
     made = [] if faults.body == "zero-images" else await _draw_all(state, call, faults)
     done = [m for m in made if m is not None]
@@ -169,26 +210,23 @@ async def _run(request: Request, state: State, raw: bytes, faults: Faults, force
         done = []  # the other variant has no partial success: any failure releases everything
     state.settle(key, reserved, call.model, len(done), len(made) - len(done))
     if made and not done:
-        return _json(500, error_body(500, required=0, variant=variant), limits), entry
-    items = [_publish(request, state, key, call, created, data, label, faults) for data, label in done]
+        return _json(500, error_body(500, required=0, variant=variant), limits)
+    stored = [_publish(request, state, key, call, created, data, label, faults) for data, label in done]
     if forced is not None:  # ran, billed and in the gallery; the answer says otherwise
-        return _forced(state, forced, raw, variant), entry
+        return _forced(state, forced, b"", variant, call)
     text = cfg.text if faults.text is None else faults.text
-    if variant:
-        charged, base = cfg.billed(call.model, len(items)), float(cfg.price(call.model) * len(items))
-        cost = {"totalCost": charged, "baseTotalCost": base, "platformMarkup": round(charged - base, 6),
-                "matchedEntry": {"modelId": call.model, "unit": "image", "unitPrice": float(cfg.price(call.model))}}
-        images: list[dict[str, Any]] = [{"image": i["image"], **({"url": i["url"]} if i["url"] else {}), "text": text}
-                                        for i in items]
-        body: dict[str, Any] = {"success": True, "model": call.model, "images": images, "cost": cost}
-    else:
-        images = [{"url": i["url"], "text": text, "mimeType": i["mime"], "fileSize": i["size"]} if i["url"] else
-                  {"image": i["image"], "text": text, "mimeType": i["mime"]} for i in items]
-        body = {"images": images, "numImages": len(images)}
-    return _spoil(body, faults, limits), entry
+    if not variant:
+        images = [{"url": url, "text": text, "mimeType": label, "fileSize": size} if url else
+                  {"image": data_url, "text": text, "mimeType": label} for url, data_url, label, size in stored]
+        return _spoil({"images": images, "numImages": len(images)}, faults, limits)
+    charged, base = cfg.billed(call.model, len(stored)), float(cfg.price(call.model) * len(stored))
+    cost = {"totalCost": charged, "baseTotalCost": base, "platformMarkup": round(charged - base, 6),
+            "matchedEntry": {"modelId": call.model, "unit": "image", "unitPrice": float(cfg.price(call.model))}}
+    images = [{"image": data_url, **({"url": url} if url else {}), "text": text} for url, data_url, _, _ in stored]
+    return _spoil({"success": True, "model": call.model, "images": images, "cost": cost}, faults, limits)
 
 
-async def _draw_all(state: State, call: Any, faults: Faults) -> list[tuple[bytes, str] | None]:
+async def _draw_all(state: State, call: GenerateCall, faults: Faults) -> list[tuple[bytes, str] | None]:
     """Every image of the request at once, off the event loop; None for each failure."""
     source = None
     if call.source_image is not None:
@@ -210,26 +248,28 @@ async def _draw_all(state: State, call: Any, faults: Faults) -> list[tuple[bytes
     return list(await asyncio.gather(*(asyncio.to_thread(one, i) for i in range(call.num_images))))
 
 
-def _publish(request: Request, state: State, key: str, call: Any, created: float, data: bytes, label: str,
-             faults: Faults) -> dict[str, Any]:
-    """Store one image and record it in the key's gallery (unless storing fails on purpose)."""
-    item: dict[str, Any] = {"url": None, "mime": label, "size": len(data),
-                            "image": f"data:{label};base64,{base64.b64encode(data).decode()}"}
+def _publish(request: Request, state: State, key: str, call: GenerateCall, created: float, data: bytes, label: str,
+             faults: Faults) -> tuple[str | None, str, str, int]:
+    """Store one image and record it in the key's gallery (unless storing fails on purpose):
+    its URL (None when not stored), data URL, MIME label and size."""
+    data_url = f"data:{label};base64,{base64.b64encode(data).decode()}"
     if faults.storage_failure:
-        return item
-    item["url"] = url = f"{_base(request)}/images/{state.store(data, label, faults.image_url)}.{label.split('/')[1]}"
+        return None, data_url, label, len(data)
+    image_id = state.store(data, label, faults.image_url)
+    url = f"{str(request.base_url).rstrip('/')}/images/{image_id}.{label.split('/')[1]}"
     width, height = IMAGE_SIZES.get(call.aspect_ratio, IMAGE_SIZES["1:1"])
-    state.record(key, {
-        "id": str(uuid.uuid4()), "type": "image", "url": url, "thumbnailUrl": url, "prompt": call.prompt,
-        "negativePrompt": None, "model": call.model, "provider": call.model.split("/")[0], "status": "completed",
-        "createdAt": iso(created), "completedAt": iso(time.time()), "dimensions": {"width": width, "height": height},
-        "mimeType": label, "fileSize": str(len(data)),
-        "metadata": {"aspectRatio": call.aspect_ratio, "stylePreset": call.style_preset},
-    })
-    return item
+    item = {"id": str(uuid.uuid4()), "type": "image", "url": url, "thumbnailUrl": url, "prompt": call.prompt,
+            "negativePrompt": None, "model": call.model, "provider": call.model.split("/")[0], "status": "completed",
+            "createdAt": iso(created), "completedAt": iso(time.time()), "mimeType": label, "fileSize": str(len(data)),
+            "dimensions": {"width": width, "height": height},
+            "metadata": {"aspectRatio": call.aspect_ratio, "stylePreset": call.style_preset}}
+    with state.lock:
+        state.gallery.setdefault(key, []).append(item)
+    return url, data_url, label, len(data)
 
 
-def _forced(state: State, forced: ForcedStatus, raw: bytes, variant: bool) -> Response:
+def _forced(state: State, forced: ForcedStatus, raw: bytes, variant: bool,
+            call: GenerateCall | None = None) -> Response:
     """A forced answer: the service's body for the status (or a proxy's page, or nothing)."""
     cfg, headers = state.config, {}
     status = 401 if forced.status == 500 and "API key" in (forced.message or "") else forced.status
@@ -239,19 +279,15 @@ def _forced(state: State, forced: ForcedStatus, raw: bytes, variant: bool) -> Re
             headers["Retry-After"] = str(forced.retry_after)
         payload = rate_limited(cfg.rate_limit, cfg.rate_window, forced.retry_after)
     else:
-        try:  # a forced 402 says what this body would cost, when it can be read
-            body = parse_json(raw)
-            call = validate_generate(body, variant=False)
-            required = cfg.billed(call.model, call.num_images)
-        except (ValueError, Refused):
-            required = cfg.billed("", 1)
+        if call is None:
+            with contextlib.suppress(ValueError, Refused):  # a forced 402 says what this body would cost
+                call = validate_generate(parse_json(raw))
+        required = cfg.billed(call.model, call.num_images) if call else cfg.billed("", 1)
         payload = error_body(status, required=required, variant=variant, message=forced.message)
     kind = forced.body or ("html" if status in (502, 504) else "json")
-    if kind == "empty":
-        return Response(b"", status, headers)
     if kind == "html":
         return Response(proxy_page(status), status, headers, "text/html")
-    return _json(status, payload, headers)
+    return _json(status, payload, headers) if kind == "json" else Response(b"", status, headers)
 
 
 def _spoil(body: dict[str, Any], faults: Faults, headers: dict[str, str]) -> Response:
@@ -285,24 +321,15 @@ class _Dropped(Response):
 # ---------------------------------------------------------------- the service's other routes
 
 
-async def _balance(request: Request) -> Response:
-    key = _auth(_state(request), request)
-    return key if isinstance(key, Response) else _json(200, {"balance": _state(request).balance(key)})
-
-
-async def _gallery(request: Request) -> Response:
-    state = _state(request)
-    key = _auth(state, request)
-    if isinstance(key, Response):
-        return key
-    query, kind = request.query_params, request.query_params.get("type")
-    limit, offset = query.get("limit", "100"), query.get("offset", "0")
+async def _gallery(request: Request, state: State) -> Response:
+    key, query = _key(request, state), request.query_params
+    kind, limit, offset = query.get("type"), query.get("limit", "100"), query.get("offset", "0")
     issues = [{"path": [name], "message": message} for name, bad, message in (
         ("type", kind not in (None, "image", "video"), "Invalid enum value. Expected 'image' | 'video'"),
         ("limit", not limit.isdigit() or not 1 <= int(limit) <= 1000, "limit must be an integer from 1 to 1000"),
         ("offset", not offset.isdigit(), "offset must be an integer from 0")) if bad]
     if issues:
-        return _json(400, {"error": "Validation error", "details": issues})
+        raise _refuse(400, {"error": "Validation error", "details": issues})
     with state.lock:
         mine = [i for i in reversed(state.gallery.get(key, [])) if kind in (None, i["type"])]
     mine.sort(key=lambda i: i["createdAt"], reverse=True)
@@ -311,59 +338,44 @@ async def _gallery(request: Request) -> Response:
                        "limit": int(limit), "hasMore": end < len(mine)})
 
 
-async def _model_status(request: Request) -> Response:
-    cfg = _state(request).config
-    try:
-        ids = parse_json(await request.body())
-    except ValueError:
-        ids = None
-    ids = ids.get("modelIds") if isinstance(ids, dict) else None
-    if not isinstance(ids, list) or not ids:
-        return _json(400, {"error": "modelIds array is required"})
-    if len(ids) > 50:
-        return _json(400, {"error": "Maximum 50 models can be checked at once"})
-    if not all(isinstance(i, str) and i.strip() for i in ids):
-        return _json(400, {"error": "Each modelId must be a non-empty string"})
+async def _model_status(request: Request, state: State) -> Response:
+    body, cfg = await _json_body(request), state.config
+    ids: list[Any] = body.get("modelIds") if isinstance(body, dict) else None  # type: ignore[assignment]
+    for bad, error in ((not isinstance(ids, list) or not ids, "modelIds array is required"),
+                       (len(ids or ()) > 50, "Maximum 50 models can be checked at once"),
+                       (not all(isinstance(i, str) and i.strip() for i in ids or ()),
+                        "Each modelId must be a non-empty string")):
+        if bad:
+            raise _refuse(400, {"error": error})
     models = []
     for model in ids:
         reason = cfg.unavailable.get(model) or cfg.unavailable.get(model.split("/")[0] + "/")
-        if reason is None and model not in cfg.prices:
-            reason = "Model not found"
+        reason = reason or (None if model in cfg.prices else "Model not found")
         models.append({"modelId": model, "available": reason is None, **({"reason": reason} if reason else {})})
     return _json(200, {"models": models, "timestamp": int(time.time() * 1000)})
 
 
 def _entry(cfg: ServerConfig, model: str) -> dict[str, Any]:
-    owner = model.split("/")[0]
-    return {"id": model, "object": "model", "created": 1735689600, "owned_by": owner, "type": "image",
+    return {"id": model, "object": "model", "created": 1735689600, "owned_by": model.split("/")[0], "type": "image",
             "name": model.split("/")[-1], "pricing": {"image": float(cfg.price(model)), "unit": "image"}}
 
 
-async def _models(request: Request) -> Response:
-    cfg = _state(request).config
-    return _json(200, {"object": "list", "data": [_entry(cfg, m) for m in cfg.prices]})
-
-
-async def _model(request: Request) -> Response:
-    state = _state(request)
-    key, model = _auth(state, request), request.path_params["model"]
-    if isinstance(key, Response):
-        return key
+async def _model(request: Request, state: State) -> Response:
+    _key(request, state)
+    model = request.path_params["model"]
     if model not in state.config.prices:
         return _json(404, {"error": f"Model not found: {model}"})
     return _json(200, _entry(state.config, model))
 
 
-async def _pricing(request: Request) -> Response:
-    cfg = _state(request).config
-    prices = [cfg.billed(m) for m in cfg.prices]
+async def _pricing(request: Request, state: State) -> Response:
+    prices = [state.config.billed(m) for m in state.config.prices]
     summary = {"unit": "image", "isVariable": True, "estimatedRange": {"min": min(prices), "max": max(prices)},
                "description": f"Per image; the model's catalogue price x {MARKUP}"}
     return _json(200, {"asOf": iso(time.time()), "pricing": {"generate-image": summary}})
 
 
-async def _image(request: Request) -> Response:
-    state = _state(request)
+async def _image(request: Request, state: State) -> Response:
     stored = state.image(str(request.path_params["name"]).rsplit(".", 1)[0])
     if stored is None or stored.fault == "404":
         return Response(b"Not Found", 404, media_type="text/plain")
@@ -389,32 +401,28 @@ async def _oversize(head: bytes, total: int) -> Any:
 # ---------------------------------------------------------------- local controls (no auth)
 
 
-async def _local_reset(request: Request) -> Response:
-    _state(request).reset()
-    return _json(200, {"reset": True})
-
-
-async def _local_stats(request: Request) -> Response:
-    stats = _state(request).stats()
+async def _local_stats(request: Request, state: State) -> Response:
+    stats = state.stats()
     return _json(200, {**asdict(stats), "generate_requests": stats.generate_requests})
 
 
-async def _local_faults(request: Request) -> Response:
-    faults = _state(request).config.faults
+async def _local_reset(request: Request, state: State) -> Response:
+    state.reset()
+    return _json(200, {"reset": True})
+
+
+async def _local_faults(request: Request, state: State) -> Response:
     if request.method == "POST":
         try:
-            faults.apply_json(parse_json(await request.body()))
+            state.config.faults.apply_json(parse_json(await request.body()))
         except ValueError as exc:  # FaultError included
-            return _json(400, {"error": str(exc)})
-    return _json(200, faults.to_dict())
+            raise _refuse(400, {"error": str(exc)}) from None
+    return _json(200, state.config.faults.to_dict())
 
 
-async def _local_credits(request: Request) -> Response:
-    try:
-        body = parse_json(await request.body())
-    except ValueError:
-        body = None
+async def _local_credits(request: Request, state: State) -> Response:
+    body = await _json_body(request)
     key, amount = (body.get("key"), body.get("amount")) if isinstance(body, dict) else (None, None)
     if not isinstance(key, str) or not key or isinstance(amount, bool) or not isinstance(amount, (int, float)):
-        return _json(400, {"error": 'send {"key": "<api key>", "amount": <number>}'})
-    return _json(200, {"key": key, "balance": _state(request).balance(key, float(amount))})
+        raise _refuse(400, {"error": 'send {"key": "<api key>", "amount": <number>}'})
+    return _json(200, {"key": key, "balance": state.balance(key, float(amount))})

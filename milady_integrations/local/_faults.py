@@ -1,19 +1,20 @@
-"""Faults injected on purpose: ONE declaration per fault, parsed the same from Python, JSON and headers.
+"""Faults injected on purpose: ONE declaration per fault (its type, and in ``Annotated`` its header
+``X-Milady-Fault-<name>`` and bounds), parsed the same from Python, JSON and headers.
 
-Each field below says its type (the allowed values follow from it) and, in
-``Annotated``, its header name (``X-Milady-Fault-<name>``) and bounds. ``Faults``
-is live: the server reads it on every generate request, from any thread.
-Headers override it for one request; a header value ``none`` switches a fault off.
+``Faults`` is live: the server reads it on every generate request, from any thread. Headers
+override it for one request; a header value ``none`` switches a fault off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import threading
 import types
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 BodyFault = Literal["truncated", "invalid-json", "empty-object", "no-url", "zero-images"]
@@ -59,7 +60,6 @@ class ForcedStatus:
 @dataclass
 class Faults:
     """Faults for every generate request until changed; all off by default.
-
     ``force_status`` queues answers for the next N generate requests."""
 
     latency: Annotated[float, H("Latency", 0, 600)] = 0.0  # seconds, after billing, before answering
@@ -76,7 +76,7 @@ class Faults:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def __setattr__(self, name: str, value: object) -> None:
-        super().__setattr__(name, _check(Faults, name, value) if name in _SETTINGS else value)
+        super().__setattr__(name, _check(Faults, name, value) if name in _spec(Faults) else value)
 
     def update(self, **settings: Any) -> None:
         """Change some settings at once, checking each first (unknown names raise FaultError)."""
@@ -87,9 +87,11 @@ class Faults:
 
     def force_status(self, status: int, count: int = 1, **options: Any) -> None:
         """Answer the next ``count`` generate requests with ``status`` (see ForcedStatus)."""
-        queued = _queue(status, count, **options)
+        self._queue(_forced(status, count, **options))
+
+    def _queue(self, forced: list[ForcedStatus]) -> None:
         with self._lock:
-            self._forced.extend(queued)
+            self._forced.extend(forced)
 
     @property
     def pending_statuses(self) -> list[int]:
@@ -98,16 +100,14 @@ class Faults:
 
     def clear(self) -> None:
         """No faults at all, queued statuses included."""
+        self.update(**_defaults(Faults))
         with self._lock:
-            for name, default in _DEFAULTS.items():
-                setattr(self, name, default)
             self._forced.clear()
 
     def to_dict(self) -> dict[str, Any]:
         with self._lock:
-            data = {name: getattr(self, name) for name in _SETTINGS}
-            data["forced_statuses"] = [vars(f) for f in self._forced]
-        return data
+            return {**{name: getattr(self, name) for name in _spec(Faults)},
+                    "forced_statuses": [vars(f) for f in self._forced]}
 
     def apply_json(self, data: object) -> None:
         """A ``POST /_local/faults`` body: settings, ``force_status`` (a status, an object or a list
@@ -117,109 +117,94 @@ class Faults:
         data = dict(data)
         reset, force = data.pop("reset", False), data.pop("force_status", [])
         checked = {name: _check(Faults, name, value) for name, value in data.items()}
-        queued: list[ForcedStatus] = []
-        for item in force if isinstance(force, list) else [force]:
-            queued += _queue(**item) if isinstance(item, dict) else _queue(item)
+        queued = [f for item in (force if isinstance(force, list) else [force])
+                  for f in (_forced(**item) if isinstance(item, dict) else _forced(item))]
         if reset:
             self.clear()
         self.update(**checked)
-        with self._lock:
-            self._forced.extend(queued)
+        self._queue(queued)
 
     def for_request(self, headers: Mapping[str, str]) -> tuple[Faults, ForcedStatus | None]:
         """This request's faults (headers over settings) and its forced answer, if any."""
-        own = {name: _from_header(Faults, name, headers) for name in _SETTINGS}
-        forced = None
+        own, forced = _from_headers(Faults, headers), None
         if _header(ForcedStatus, "status") in headers:
-            forced = _forced(**{name: _from_header(ForcedStatus, name, headers) for name in _FORCED})
+            forced = _forced(**_from_headers(ForcedStatus, headers))[0]
         with self._lock:
             resolved = copy.copy(self)
             if forced is None and self._forced:
                 forced = self._forced.popleft()
         for name, value in own.items():
-            if value is not _ABSENT:
-                object.__setattr__(resolved, name, value)
+            object.__setattr__(resolved, name, value)
         return resolved, forced
 
 
 # ---------------------------------------------------------------- the one parser, derived from the fields
 
-_ABSENT = object()
 
-
-def _spec(cls: type) -> dict[str, tuple[tuple[Any, ...], bool, type | None, H]]:
+@functools.cache
+def _spec(cls: type) -> dict[str, tuple[tuple[Any, ...], bool, Any, H]]:
     """name -> (allowed literals, nullable, base type, header and bounds)."""
     out = {}
     for name, hint in get_type_hints(cls, include_extras=True).items():
-        if get_origin(hint) is not Annotated:
-            continue
-        kind, meta = get_args(hint)
-        args = get_args(kind) if get_origin(kind) in (Union, types.UnionType) else (kind,)
-        inner = [a for a in args if a is not type(None)]
-        literals = get_args(inner[0]) if get_origin(inner[0]) is Literal else ()
-        out[name] = (literals, len(inner) < len(args), None if literals else inner[0], meta)
+        if get_origin(hint) is Annotated:
+            kind, meta = get_args(hint)
+            args = get_args(kind) if get_origin(kind) in (Union, types.UnionType) else (kind,)
+            inner = [a for a in args if a is not type(None)]
+            literals = get_args(inner[0]) if get_origin(inner[0]) is Literal else ()
+            out[name] = (literals, len(inner) < len(args), None if literals else inner[0], meta)
     return out
 
 
-_SPECS = {Faults: _spec(Faults), ForcedStatus: _spec(ForcedStatus)}
-_SETTINGS, _FORCED = _SPECS[Faults], _SPECS[ForcedStatus]
-_DEFAULTS = {f.name: f.default for f in fields(Faults) if f.name in _SETTINGS}
-_FORCED_DEFAULTS = {f.name: f.default for f in fields(ForcedStatus) if f.name in _FORCED}
+def _defaults(cls: type) -> dict[str, Any]:
+    return {f.name: None if f.default is MISSING else f.default for f in fields(cls) if f.name in _spec(cls)}
 
 
 def _check(cls: type, name: str, value: object) -> Any:
-    if name not in _SPECS[cls]:
+    if name not in _spec(cls):
         raise FaultError(f"unknown fault setting {name!r}")
-    literals, nullable, base, h = _SPECS[cls][name]
-    if value is None and nullable:
-        return None
+    literals, nullable, base, h = _spec(cls)[name]
+    if (value is None and nullable) or value in literals:
+        return value
     if literals:
-        if value in literals:
-            return value
         raise FaultError(f"{name} must be one of {', '.join(literals)}{' or null' if nullable else ''}, got {value!r}")
     numeric = base in (int, float) and not isinstance(value, bool) and isinstance(value, (int, float))
-    if base is int and numeric and not float(value).is_integer():  # type: ignore[arg-type]
-        numeric = False
+    numeric = numeric and (base is float or float(value).is_integer())  # type: ignore[arg-type]
     if (numeric and h.low <= value <= h.high) or (base in (bool, str) and isinstance(value, base)):  # type: ignore[operator]
-        return base(value)  # type: ignore[misc]
-    bounds = f" from {h.low:g} to {h.high:g}" if numeric or base in (int, float) else ""
-    raise FaultError(f"{name} must be {base.__name__ if base else '?'}{bounds}, got {value!r}")
+        return base(value)
+    bounds = f" from {h.low:g} to {h.high:g}" if base in (int, float) else ""
+    raise FaultError(f"{name} must be {base.__name__}{bounds}, got {value!r}")
 
 
 def _header(cls: type, name: str) -> str:
-    return "x-milady-fault-" + _SPECS[cls][name][3].header.lower()
+    return "x-milady-fault-" + _spec(cls)[name][3].header.lower()
 
 
-def _from_header(cls: type, name: str, headers: Mapping[str, str]) -> Any:
-    raw = headers.get(_header(cls, name))
-    if raw is None:
-        return _ABSENT if cls is Faults else _FORCED_DEFAULTS.get(name)
-    _literals, nullable, base, _ = _SPECS[cls][name]
-    text = raw.strip()
-    if text.lower() == "none":
-        return None if nullable else (_DEFAULTS if cls is Faults else _FORCED_DEFAULTS)[name]
-    try:
+def _from_headers(cls: type, headers: Mapping[str, str]) -> dict[str, Any]:
+    """The settings a request's headers give (checked); ``none`` is null, or the default."""
+    out = {}
+    for name, (_, nullable, base, _h) in _spec(cls).items():
+        if (raw := headers.get(_header(cls, name))) is None:
+            continue
+        text = raw.strip()
         value: object = text if base is str else text.lower()
-        if base is bool and text.lower() in _TRUE + _FALSE:
-            value = text.lower() in _TRUE
+        if text.lower() == "none":
+            value = None if nullable else _defaults(cls)[name]
+        elif base is bool and value in _TRUE + _FALSE:
+            value = value in _TRUE
         elif base in (int, float):
-            value = float(text) if base is float else int(text)
-    except ValueError:
-        pass
-    try:
-        return _check(cls, name, value)
-    except FaultError as exc:
-        raise FaultError(f"header {_header(cls, name)}: {exc}") from None
+            with contextlib.suppress(ValueError):
+                value = base(text)
+        try:
+            out[name] = _check(cls, name, value)
+        except FaultError as exc:
+            raise FaultError(f"header {_header(cls, name)}: {exc}") from None
+    return out
 
 
-def _forced(status: object, **options: Any) -> ForcedStatus:
-    try:
-        return ForcedStatus(status, **options)  # type: ignore[arg-type]
-    except TypeError as exc:
-        raise FaultError(f"force_status: {exc}") from None
-
-
-def _queue(status: object = None, count: object = 1, **options: Any) -> list[ForcedStatus]:
+def _forced(status: object = None, count: object = 1, **options: Any) -> list[ForcedStatus]:
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise FaultError(f"force_status count must be a whole number >= 1, got {count!r}")
-    return [_forced(status, **options)] * count
+    try:
+        return [ForcedStatus(status, **options)] * count  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise FaultError(f"force_status: {exc}") from None

@@ -8,8 +8,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import uvicorn
-
 from ._app import LocalApp, create_app
 from ._faults import Faults
 from ._state import ServerConfig, ServerStats
@@ -37,11 +35,7 @@ class LocalServer:
             raise RuntimeError("this LocalServer is already running")
         sock = listening_socket(self.host, self._requested_port)
         self._port = sock.getsockname()[1]
-        # log_config=None: embedded, so the host application's logging is left alone.
-        config = uvicorn.Config(self.app, log_config=None, log_level=self._log_level, access_log=False,
-                                lifespan="off", timeout_graceful_shutdown=2)
-        self.app.local.stopping.clear()
-        server = self._server = Server(config, self.app.local.stopping)
+        server = self._server = Server(self.app, self.app.local.stopping, self._log_level, embedded=True)
         thread = self._thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                                                  name=f"milady-local-{self._port}", daemon=True)
         thread.start()
@@ -60,10 +54,6 @@ class LocalServer:
             self._thread.join(timeout=10)
         self._server = self._thread = None
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     def __enter__(self) -> LocalServer:
         return self.start()
 
@@ -75,6 +65,10 @@ class LocalServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.to_thread(self.stop)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     @property
     def port(self) -> int:
@@ -123,13 +117,12 @@ class LocalServer:
 
 def serve(host: str = "127.0.0.1", port: int = 8787, config: ServerConfig | None = None, *,
           log_level: str = "info", ready: Callable[[], None] | None = None) -> None:
-    """Run a local server in the foreground until Ctrl-C, then return.
-
-    OSError when the port cannot be bound; ``ready`` is called once it is bound."""
-    app = create_app(config)
+    """Run a local server in the foreground until Ctrl-C; OSError when the port cannot be bound,
+    ``ready`` is called once it is bound."""
     sock = listening_socket(host, port)
+    app = create_app(config)
+    server = Server(app, app.local.stopping, log_level, embedded=False)
     if ready is not None:
         ready()
-    uv_config = uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal after a clean stop
-        Server(uv_config, app.local.stopping).run(sockets=[sock])
+        server.run(sockets=[sock])

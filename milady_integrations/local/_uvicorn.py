@@ -55,9 +55,12 @@ class Server(uvicorn.Server):
     also wake on ``request_stop`` (stopping a test's server then takes milliseconds).
     """
 
-    def __init__(self, config: uvicorn.Config, stopping: threading.Event) -> None:
-        super().__init__(config)
+    def __init__(self, app: Any, stopping: threading.Event, log_level: str, *, embedded: bool) -> None:
+        # Embedded: log_config=None leaves the host application's logging alone, and no access log.
+        extra: dict[str, Any] = {"log_config": None, "access_log": False} if embedded else {}
+        super().__init__(uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=2, **extra))
         self.stopping = stopping
+        stopping.clear()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 
