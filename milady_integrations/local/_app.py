@@ -12,108 +12,66 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from . import _uvicorn
-from ._bodies import (
-    AUTH_REQUIRED,
-    KEY_INACTIVE,
-    KEY_INVALID,
-    GenerateCall,
-    Refused,
-    dumps,
-    error_body,
-    parse_json,
-    proxy_page,
-    rate_limited,
-    validate_generate,
-)
+from . import _bodies, _uvicorn
+from ._bodies import GenerateCall, Refused, dumps, parse_json, validate_generate
 from ._faults import FaultError, Faults, ForcedStatus
 from ._openapi import openapi_document
 from ._pictures import IMAGE_SIZES, decode_source, draw_picture, encode_png, encode_webp
 from ._state import MARKUP, ServerConfig, State, iso
 
-_SEND = "milady.send"  # uvicorn's own send, kept for the drop fault
+Handler = Callable[[Request, State], Awaitable[Response]]
 _IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 _ENDPOINTS = {"generate-image": "generate", "credits": "balance", "gallery": "gallery", "models": "models",
               "pricing": "pricing", "images": "image", "openapi.json": "openapi", "_local": "local"}
-Handler = Callable[[Request, State], Awaitable[Response]]
 
 
-class LocalApp(Starlette):
-    """Starlette plus what every answer needs: an ``x-request-id`` and the request counters."""
+class LocalApp:
+    """The ASGI app of one server: its state (``app.local``), one route table, an ``x-request-id``
+    on every answer and the request counters."""
 
-    local: State
+    def __init__(self, config: ServerConfig) -> None:
+        self.local = State(config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return await super().__call__(scope, receive, send)
-        parts = scope["path"].strip("/").split("/")
+            return
+        path, parts = scope["path"], scope["path"].strip("/").split("/")
         endpoint = _ENDPOINTS.get(parts[2] if parts[:2] == ["api", "v1"] and len(parts) > 2 else parts[0], "other")
         with self.local.lock:
             self.local.requests[endpoint] += 1
-        given = dict(scope["headers"]).get(b"x-request-id", b"")
-        request_id = given if 0 < len(given) <= 128 else f"req_{uuid.uuid4().hex}".encode()
-        scope[_SEND] = send
+        # As Starlette routes: the first route with this path and method; a path without the method is a 405.
+        routes = [r for r in (_ROUTES.get(path), *(r for p, r in _PREFIXES.items() if path.startswith(p))) if r]
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        try:
+            handler = next((r[method] for r in routes if method in r), None)
+            if handler is None:
+                raise _Answer(Response(b"Method Not Allowed" if routes else b"Not Found", 405 if routes else 404))
+            response = await handler(Request(scope, receive), self.local)
+        except _Answer as answer:
+            response = answer.response
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        response.headers["x-request-id"] = given if 0 < len(given) <= 128 else f"req_{uuid.uuid4().hex}"
+        await response(scope, receive, send)
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id)]}
-            await send(message)
 
-        await super().__call__(scope, receive, send_with_id)
+def create_app(config: ServerConfig | None = None) -> LocalApp:
+    """A fresh app with its own state (``app.local``)."""
+    return LocalApp(config or ServerConfig())
 
 
 class _Answer(Exception):
-    """Ends a handler early with this response (a refusal)."""
+    """Ends a handler early with this answer (a refusal)."""
 
     def __init__(self, response: Response) -> None:
         self.response = response
 
 
-def _route(path: str, handler: Handler, *methods: str) -> Route:
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request, request.app.local)
-        except _Answer as answer:
-            return answer.response
-
-    return Route(path, endpoint, methods=list(methods or ["GET"]))
-
-
-def create_app(config: ServerConfig | None = None) -> LocalApp:
-    """A fresh app with its own state (``app.local``)."""
-    app = LocalApp(routes=[
-        _route("/api/v1/generate-image", _generate, "POST"),
-        _route("/api/v1/credits/balance", lambda r, s: _ok({"balance": s.balance(_key(r, s))})),
-        _route("/api/v1/gallery", _gallery),
-        _route("/api/v1/models/status", _model_status, "POST"),
-        _route("/api/v1/models", lambda r, s: _ok({"object": "list", "data": [_entry(s.config, m)
-                                                                             for m in s.config.prices]})),
-        _route("/api/v1/models/{model:path}", _model),
-        _route("/api/v1/pricing/summary", _pricing),
-        _route("/images/{name}", _image),
-        _route("/openapi.json", lambda r, s: _ok(openapi_document(str(r.base_url).rstrip("/")))),
-        _route("/_local/stats", _local_stats),
-        _route("/_local/faults", _local_faults, "GET", "POST"),
-        _route("/_local/credits", _local_credits, "POST"),
-        _route("/_local/requests", lambda r, s: _ok({"requests": list(reversed(s.log))})),
-        _route("/_local/reset", _local_reset, "POST"),
-    ])
-    app.local = State(config or ServerConfig())
-    return app
-
-
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Response:
     return Response(dumps(body), status, headers, "application/json")
-
-
-async def _ok(body: object) -> Response:
-    return _json(200, body)
 
 
 def _refuse(status: int, body: object, headers: dict[str, str] | None = None) -> _Answer:
@@ -124,17 +82,17 @@ def _key(request: Request, state: State) -> str:
     """The shared auth helper of the service's other routes: its own 401 and 403 bodies."""
     key = state.key_of(request.headers)
     if key is None:
-        raise _refuse(401, KEY_INVALID)
+        raise _refuse(401, _bodies.KEY_INVALID)
     if key in state.config.inactive_keys:
-        raise _refuse(403, KEY_INACTIVE)
+        raise _refuse(403, _bodies.KEY_INACTIVE)
     return key
 
 
-async def _json_body(request: Request) -> Any:
-    try:
+async def _body(request: Request) -> Any:
+    """The JSON body, None when it is not JSON."""
+    with contextlib.suppress(ValueError):
         return parse_json(await request.body())
-    except ValueError:
-        return None
+    return None
 
 
 async def _pause(seconds: float, state: State, request: Request | None = None) -> None:
@@ -150,59 +108,47 @@ async def _pause(seconds: float, state: State, request: Request | None = None) -
 
 
 async def _generate(request: Request, state: State) -> Response:
-    raw, entry = await request.body(), None
     try:
         faults, forced = state.config.faults.for_request(request.headers)
     except FaultError as exc:
         return _json(400, {"error": f"Bad fault setting: {exc}"})
-    variant = (faults.response_shape or state.config.response_shape) == "success"
-    try:
-        if forced is not None and not forced.ran:
-            answer = _forced(state, forced, raw, variant)
-        else:
-            limits, key, call, entry = _admit(request, state, raw, variant)
-            answer = await _run(request, state, limits, key, call, faults, forced, variant)
-    except _Answer as refused:
-        answer = refused.response
+    entry: dict[str, Any] = {}  # logged once the body passes the checks
+    answer = await _run(request, state, faults, forced, entry)
     await _pause(faults.latency, state)  # after billing: a client that gave up can find the images
-    if entry is not None:
-        entry["status"] = answer.status_code  # None until answered
+    entry["status"] = answer.status_code  # None until answered
     return answer
 
 
-def _admit(request: Request, state: State, raw: bytes,
-           variant: bool) -> tuple[dict[str, str], str, GenerateCall, dict[str, Any]]:
-    """The service's order before any charge: rate limit, auth, JSON, body; then the request is logged."""
-    cfg = state.config
+async def _run(request: Request, state: State, faults: Faults, forced: ForcedStatus | None,
+               entry: dict[str, Any]) -> Response:
+    """The service's order: rate limit, auth, JSON, body, reserve, draw, store, bill; then the answer
+    (or a forced one: before all that, or with ``ran`` after it, the images kept and billed)."""
+    cfg, raw = state.config, await request.body()
+    variant = (faults.response_shape or cfg.response_shape) == "success"
+    if forced is not None and not forced.ran:
+        return _forced(state, forced, raw, variant)
     limits, wait = state.rate(request.headers)
     if wait is not None:
-        raise _refuse(429, rate_limited(cfg.rate_limit, cfg.rate_window, wait), {**limits, "Retry-After": str(wait)})
-    key = state.key_of(request.headers)
-    if key is None:
-        raise _refuse(401, {"error": AUTH_REQUIRED}, limits)
+        limited = _bodies.rate_limited(cfg.rate_limit, cfg.rate_window, wait)
+        return _json(429, limited, {**limits, "Retry-After": str(wait)})
+    if (key := state.key_of(request.headers)) is None:
+        return _json(401, {"error": _bodies.AUTH_REQUIRED}, limits)
     with state.lock:
         state.counts["generate_validated"] += 1
     try:
         call = validate_generate(parse_json(raw), variant=variant)
     except ValueError as exc:
-        raise _refuse(500, {"error": str(exc)}, limits) from None
+        return _json(500, {"error": str(exc)}, limits)
     except Refused as refused:
-        raise _refuse(refused.status, refused.body, limits) from None
-    entry = {"time": iso(time.time()), "prompt": call.prompt, "enhancedPrompt": call.enhanced, "model": call.model,
-             "aspectRatio": call.aspect_ratio, "stylePreset": call.style_preset, "numImages": call.num_images,
-             "imageToImage": call.source_image is not None, "status": None}
+        return _json(refused.status, refused.body, limits)
+    entry.update({"time": iso(time.time()), "prompt": call.prompt, "enhancedPrompt": call.enhanced,
+                  "model": call.model, "aspectRatio": call.aspect_ratio, "stylePreset": call.style_preset,
+                  "numImages": call.num_images, "imageToImage": call.source_image is not None, "status": None})
     with state.lock:
         state.log.append(entry)
-    return limits, key, call, entry
-
-
-async def _run(request: Request, state: State, limits: dict[str, str], key: str, call: GenerateCall, faults: Faults,
-               forced: ForcedStatus | None, variant: bool) -> Response:
-    """Reserve, draw, store, bill; then the answer (or the forced one, the images kept and billed)."""
-    cfg = state.config
     reserved = cfg.billed(call.model, call.num_images)
     if not state.reserve(key, reserved):
-        return _json(402, error_body(402, required=reserved, variant=variant), limits)
+        return _json(402, _bodies.error_body(402, required=reserved, variant=variant), limits)
     created = state.created_at()
     made = [] if faults.body == "zero-images" else await _draw_all(state, call, faults)
     done = [m for m in made if m is not None]
@@ -210,7 +156,7 @@ async def _run(request: Request, state: State, limits: dict[str, str], key: str,
         done = []  # the other variant has no partial success: any failure releases everything
     state.settle(key, reserved, call.model, len(done), len(made) - len(done))
     if made and not done:
-        return _json(500, error_body(500, required=0, variant=variant), limits)
+        return _json(500, _bodies.error_body(500, required=0, variant=variant), limits)
     stored = [_publish(request, state, key, call, created, data, label, faults) for data, label in done]
     if forced is not None:  # ran, billed and in the gallery; the answer says otherwise
         return _forced(state, forced, b"", variant, call)
@@ -277,16 +223,16 @@ def _forced(state: State, forced: ForcedStatus, raw: bytes, variant: bool,
         headers = state.limit_headers(0, time.time() + (forced.retry_after or cfg.rate_window))
         if forced.retry_after is not None:
             headers["Retry-After"] = str(forced.retry_after)
-        payload = rate_limited(cfg.rate_limit, cfg.rate_window, forced.retry_after)
+        payload = _bodies.rate_limited(cfg.rate_limit, cfg.rate_window, forced.retry_after)
     else:
         if call is None:
             with contextlib.suppress(ValueError, Refused):  # a forced 402 says what this body would cost
                 call = validate_generate(parse_json(raw))
         required = cfg.billed(call.model, call.num_images) if call else cfg.billed("", 1)
-        payload = error_body(status, required=required, variant=variant, message=forced.message)
+        payload = _bodies.error_body(status, required=required, variant=variant, message=forced.message)
     kind = forced.body or ("html" if status in (502, 504) else "json")
     if kind == "html":
-        return Response(proxy_page(status), status, headers, "text/html")
+        return Response(_bodies.proxy_page(status), status, headers, "text/html")
     return _json(status, payload, headers) if kind == "json" else Response(b"", status, headers)
 
 
@@ -315,10 +261,14 @@ class _Dropped(Response):
         if self.mode == "mid-body":
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})
-        await _uvicorn.drop_connection(scope.get(_SEND))
+        await _uvicorn.drop_connection(send)
 
 
 # ---------------------------------------------------------------- the service's other routes
+
+
+async def _balance(request: Request, state: State) -> Response:
+    return _json(200, {"balance": state.balance(_key(request, state))})
 
 
 async def _gallery(request: Request, state: State) -> Response:
@@ -329,7 +279,7 @@ async def _gallery(request: Request, state: State) -> Response:
         ("limit", not limit.isdigit() or not 1 <= int(limit) <= 1000, "limit must be an integer from 1 to 1000"),
         ("offset", not offset.isdigit(), "offset must be an integer from 0")) if bad]
     if issues:
-        raise _refuse(400, {"error": "Validation error", "details": issues})
+        return _json(400, {"error": "Validation error", "details": issues})
     with state.lock:
         mine = [i for i in reversed(state.gallery.get(key, [])) if kind in (None, i["type"])]
     mine.sort(key=lambda i: i["createdAt"], reverse=True)
@@ -339,14 +289,14 @@ async def _gallery(request: Request, state: State) -> Response:
 
 
 async def _model_status(request: Request, state: State) -> Response:
-    body, cfg = await _json_body(request), state.config
-    ids: list[Any] = body.get("modelIds") if isinstance(body, dict) else None  # type: ignore[assignment]
-    for bad, error in ((not isinstance(ids, list) or not ids, "modelIds array is required"),
-                       (len(ids or ()) > 50, "Maximum 50 models can be checked at once"),
-                       (not all(isinstance(i, str) and i.strip() for i in ids or ()),
-                        "Each modelId must be a non-empty string")):
-        if bad:
-            raise _refuse(400, {"error": error})
+    body, cfg = await _body(request), state.config
+    ids = body.get("modelIds") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not ids:
+        return _json(400, {"error": "modelIds array is required"})
+    if len(ids) > 50:
+        return _json(400, {"error": "Maximum 50 models can be checked at once"})
+    if not all(isinstance(i, str) and i.strip() for i in ids):
+        return _json(400, {"error": "Each modelId must be a non-empty string"})
     models = []
     for model in ids:
         reason = cfg.unavailable.get(model) or cfg.unavailable.get(model.split("/")[0] + "/")
@@ -360,9 +310,13 @@ def _entry(cfg: ServerConfig, model: str) -> dict[str, Any]:
             "name": model.split("/")[-1], "pricing": {"image": float(cfg.price(model)), "unit": "image"}}
 
 
+async def _models(request: Request, state: State) -> Response:
+    return _json(200, {"object": "list", "data": [_entry(state.config, m) for m in state.config.prices]})
+
+
 async def _model(request: Request, state: State) -> Response:
     _key(request, state)
-    model = request.path_params["model"]
+    model = request.scope["path"].removeprefix("/api/v1/models/")
     if model not in state.config.prices:
         return _json(404, {"error": f"Model not found: {model}"})
     return _json(200, _entry(state.config, model))
@@ -376,7 +330,7 @@ async def _pricing(request: Request, state: State) -> Response:
 
 
 async def _image(request: Request, state: State) -> Response:
-    stored = state.image(str(request.path_params["name"]).rsplit(".", 1)[0])
+    stored = state.image(request.scope["path"].removeprefix("/images/").rsplit(".", 1)[0])
     if stored is None or stored.fault == "404":
         return Response(b"Not Found", 404, media_type="text/plain")
     if stored.fault == "hang":
@@ -398,6 +352,10 @@ async def _oversize(head: bytes, total: int) -> Any:
         yield chunk[: total - sent]
 
 
+async def _openapi(request: Request, state: State) -> Response:
+    return _json(200, openapi_document(str(request.base_url).rstrip("/")))
+
+
 # ---------------------------------------------------------------- local controls (no auth)
 
 
@@ -406,23 +364,45 @@ async def _local_stats(request: Request, state: State) -> Response:
     return _json(200, {**asdict(stats), "generate_requests": stats.generate_requests})
 
 
-async def _local_reset(request: Request, state: State) -> Response:
-    state.reset()
-    return _json(200, {"reset": True})
-
-
 async def _local_faults(request: Request, state: State) -> Response:
     if request.method == "POST":
         try:
             state.config.faults.apply_json(parse_json(await request.body()))
         except ValueError as exc:  # FaultError included
-            raise _refuse(400, {"error": str(exc)}) from None
+            return _json(400, {"error": str(exc)})
     return _json(200, state.config.faults.to_dict())
 
 
 async def _local_credits(request: Request, state: State) -> Response:
-    body = await _json_body(request)
+    body = await _body(request)
     key, amount = (body.get("key"), body.get("amount")) if isinstance(body, dict) else (None, None)
     if not isinstance(key, str) or not key or isinstance(amount, bool) or not isinstance(amount, (int, float)):
-        raise _refuse(400, {"error": 'send {"key": "<api key>", "amount": <number>}'})
+        return _json(400, {"error": 'send {"key": "<api key>", "amount": <number>}'})
     return _json(200, {"key": key, "balance": state.balance(key, float(amount))})
+
+
+async def _local_requests(request: Request, state: State) -> Response:
+    with state.lock:
+        return _json(200, {"requests": list(reversed(state.log))})
+
+
+async def _local_reset(request: Request, state: State) -> Response:
+    state.reset()
+    return _json(200, {"reset": True})
+
+
+_ROUTES: dict[str, dict[str, Handler]] = {
+    "/api/v1/generate-image": {"POST": _generate},
+    "/api/v1/credits/balance": {"GET": _balance},
+    "/api/v1/gallery": {"GET": _gallery},
+    "/api/v1/models/status": {"POST": _model_status},
+    "/api/v1/models": {"GET": _models},
+    "/api/v1/pricing/summary": {"GET": _pricing},
+    "/openapi.json": {"GET": _openapi},
+    "/_local/stats": {"GET": _local_stats},
+    "/_local/faults": {"GET": _local_faults, "POST": _local_faults},
+    "/_local/credits": {"POST": _local_credits},
+    "/_local/requests": {"GET": _local_requests},
+    "/_local/reset": {"POST": _local_reset},
+}
+_PREFIXES: dict[str, dict[str, Handler]] = {"/api/v1/models/": {"GET": _model}, "/images/": {"GET": _image}}
