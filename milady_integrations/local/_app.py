@@ -46,11 +46,10 @@ class LocalApp:
         # As Starlette routes: the first route with this path and method; a path without the method is a 405.
         routes = [r for r in (_ROUTES.get(path), *(r for p, r in _PREFIXES.items() if path.startswith(p))) if r]
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        handler = next((r[method] for r in routes if method in r), None)
         try:
-            handler = next((r[method] for r in routes if method in r), None)
-            if handler is None:
-                raise _Answer(Response(b"Method Not Allowed" if routes else b"Not Found", 405 if routes else 404))
-            response = await handler(Request(scope, receive), self.local)
+            response = await handler(Request(scope, receive), self.local) if handler else (
+                Response(b"Method Not Allowed", 405) if routes else Response(b"Not Found", 404))
         except _Answer as answer:
             response = answer.response
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
@@ -64,7 +63,7 @@ def create_app(config: ServerConfig | None = None) -> LocalApp:
 
 
 class _Answer(Exception):
-    """Ends a handler early with this answer (a refusal)."""
+    """Ends a handler early with this answer (the auth helper's refusal)."""
 
     def __init__(self, response: Response) -> None:
         self.response = response
@@ -74,17 +73,11 @@ def _json(status: int, body: object, headers: dict[str, str] | None = None) -> R
     return Response(dumps(body), status, headers, "application/json")
 
 
-def _refuse(status: int, body: object, headers: dict[str, str] | None = None) -> _Answer:
-    return _Answer(_json(status, body, headers))
-
-
 def _key(request: Request, state: State) -> str:
     """The shared auth helper of the service's other routes: its own 401 and 403 bodies."""
     key = state.key_of(request.headers)
-    if key is None:
-        raise _refuse(401, _bodies.KEY_INVALID)
-    if key in state.config.inactive_keys:
-        raise _refuse(403, _bodies.KEY_INACTIVE)
+    if key is None or key in state.config.inactive_keys:
+        raise _Answer(_json(401, _bodies.KEY_INVALID) if key is None else _json(403, _bodies.KEY_INACTIVE))
     return key
 
 

@@ -1,10 +1,7 @@
-"""The service's exact words: its prompt recipe, request checks in its order, JavaScript's JSON
-errors and every error body.
-
-Checks follow the service's JavaScript, not its documentation: JSON has one number type
-(``2.0`` is an integer), lengths count UTF-16 code units, and ``aspectRatio`` /
-``stylePreset`` are not checked (an unknown value is a missed lookup: ``undefined`` in the prompt).
-"""
+"""The service's exact words: its prompt recipe, request checks in its order, JavaScript's JSON errors
+and every error body. Checks follow the service's JavaScript, not its documentation: JSON has one number
+type (``2.0`` is an integer), lengths count UTF-16 code units, and ``aspectRatio`` / ``stylePreset`` are
+not checked (an unknown value is a missed lookup: ``undefined`` in the prompt)."""
 
 from __future__ import annotations
 
@@ -60,11 +57,9 @@ def enhanced_prompt(prompt: str, preset: object = None, ratio: object = "1:1", *
     """``Generate an image: <prompt> [style words], <ratio words>`` as the service builds it."""
     lead = "Using the provided image as a reference, generate a new image: " if image_to_image else (
         "Generate an image: ")
-    style = ""
-    if preset and preset != "none":
-        style = " " + (STYLE_WORDS.get(preset, UNDEFINED) if isinstance(preset, str) else UNDEFINED)
+    style = STYLE_WORDS.get(preset, UNDEFINED) if isinstance(preset, str) else UNDEFINED
     words = RATIO_WORDS.get(ratio, UNDEFINED) if isinstance(ratio, str) else UNDEFINED
-    return f"{lead}{prompt}{style}, {words}"
+    return f"{lead}{prompt}{' ' + style if preset and preset != 'none' else ''}, {words}"
 
 
 def dumps(data: object) -> bytes:

@@ -1,5 +1,5 @@
 """Deterministic pictures that nobody mistakes for a model's: a gradient in the prompt's colours,
-a motif per style preset (a shape in a layout), and a caption saying how they were made."""
+a motif per style preset (a grid of one polygon), and a caption saying how they were made."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ IMAGE_SIZES: dict[str, tuple[int, int]] = {
     "3:4": (864, 1184), "21:9": (1536, 672), "9:21": (672, 1536),
 }
 CAPTION = "drawn locally, not by a model"
-_PRESETS = list(STYLE_WORDS)  # preset i draws a shape of 3 + i % 4 sides in layout i // 4
+_PRESETS = list(STYLE_WORDS)
 
 
 def _colour(hue: float, s: float, v: float) -> tuple[int, int, int]:
@@ -43,30 +43,15 @@ def draw_picture(*, enhanced: str, prompt: str, model: str, preset: str, aspect_
     grad = Image.linear_gradient("L").rotate(rng.choice((0, 90, 180, 270))).resize((w, h))
     image = Image.composite(Image.new("RGB", (w, h), dark), Image.new("RGB", (w, h), light), grad)
     d = ImageDraw.Draw(image)
-    motif = _PRESETS.index(preset) if preset in _PRESETS else -1
-    sides, layout, step = 3 + motif % 4, motif // 4, rng.randrange(90, 160)
-
-    def shape(x: float, y: float, r: float, fill: tuple[int, int, int] = accent) -> None:
-        d.regular_polygon((x, y, max(r, 1)), sides, rotation=15 * motif, fill=fill)
-
-    if motif < 0:  # a preset the service does not know: its prompt says "undefined"
-        for _ in range(12):
-            d.text((rng.randrange(w), rng.randrange(h)), "?", fill=accent, font=_font(max(w, h) // 8))
-    elif layout == 0:  # a grid
-        for y in range(step // 2, h, step):
-            for x in range(step // 2, w, step):
-                shape(x, y, step / 3)
-    elif layout == 1:  # concentric, around one point
-        cx, cy = rng.randrange(w), rng.randrange(h)
-        for i, r in enumerate(range(max(w, h), 0, -step // 2)):
-            shape(cx, cy, r, accent if i % 2 else dark)
-    elif layout == 2:  # scattered
-        for _ in range(40):
-            shape(rng.randrange(w), rng.randrange(h), rng.randrange(10, step))
-    else:  # bands of shapes
-        for y in range(0, h, 2 * step):
-            for x in range(0, w, step // 2):
-                shape(x, y + step / 2, step / 4)
+    # Preset i: a grid of polygons with 3 + i % 5 sides, sized by i // 5; an unknown preset (its prompt says
+    # "undefined"): question marks.
+    motif, step = _PRESETS.index(preset) if preset in _PRESETS else -1, rng.randrange(90, 160)
+    for y in range(step // 2, h, step):
+        for x in range(step // 2, w, step):
+            if motif < 0:
+                d.text((x, y), "?", fill=accent, font=_font(step // 2), anchor="mm")
+            else:
+                d.regular_polygon((x, y, step * (2 + motif // 5) / 10), 3 + motif % 5, rng.randrange(120), accent)
     if source is not None:  # mostly the source, the motif over it: visibly derived, visibly local
         image = Image.blend(ImageOps.fit(source, (w, h)), image, 0.35)
         d = ImageDraw.Draw(image)

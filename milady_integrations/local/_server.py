@@ -15,11 +15,8 @@ from ._uvicorn import Server, listening_socket
 
 
 class LocalServer:
-    """A local Milady-compatible server on loopback, in a background thread.
-
-    ``with LocalServer() as server:`` starts it on a free port and waits until it answers;
-    leaving the block stops it and joins its thread.
-    """
+    """A local Milady-compatible server on loopback, in a background thread: ``with LocalServer() as
+    server:`` starts it on a free port and waits until it answers; leaving the block stops it."""
 
     def __init__(self, config: ServerConfig | None = None, *, host: str = "127.0.0.1", port: int = 0,
                  log_level: str = "warning") -> None:
@@ -81,18 +78,15 @@ class LocalServer:
         return f"http://{self.host}:{self.port}"
 
     @property
-    def api_key(self) -> str:
-        """A key this server accepts."""
+    def api_key(self) -> str:  # a key this server accepts
         return self.config.local_key
 
     @property
-    def stats(self) -> ServerStats:
-        """A snapshot of the counters (take one before and one after to compare)."""
+    def stats(self) -> ServerStats:  # a snapshot: take one before and one after to compare
         return self.app.local.stats()
 
     @property
-    def faults(self) -> Faults:
-        """The live faults: changes apply to the next request."""
+    def faults(self) -> Faults:  # live: changes apply to the next request
         return self.config.faults
 
     @property
@@ -117,8 +111,7 @@ class LocalServer:
 
 def serve(host: str = "127.0.0.1", port: int = 8787, config: ServerConfig | None = None, *,
           log_level: str = "info", ready: Callable[[], None] | None = None) -> None:
-    """Run a local server in the foreground until Ctrl-C; OSError when the port cannot be bound,
-    ``ready`` is called once it is bound."""
+    """Run a local server in the foreground until Ctrl-C (``ready`` once the port is bound, else OSError)."""
     sock = listening_socket(host, port)
     app = create_app(config)
     server = Server(app, app.local.stopping, log_level, embedded=False)

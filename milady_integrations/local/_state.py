@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ..catalogue import DEFAULT_MODEL
 from ._faults import Faults, ImageUrlFault, ResponseShape
@@ -98,8 +98,7 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
-@dataclass(frozen=True)
-class Stored:
+class Stored(NamedTuple):
     data: bytes
     mime: str
     fault: ImageUrlFault | None
@@ -111,11 +110,9 @@ class State:
     def __init__(self, config: ServerConfig) -> None:
         self.config, self.lock, self.last_created, self.image_bytes = config, threading.Lock(), 0.0, 0
         self.stopping = threading.Event()  # set while stopping: stalled answers end at once
-        self.balances: dict[str, Decimal] = {}
+        self.balances = {key: _dec(config.initial_credits) for key in config.api_keys or ()}
         self.images: OrderedDict[str, Stored] = OrderedDict()
         self.gallery: dict[str, list[dict[str, Any]]] = {}
-        for key in config.api_keys or ():
-            self.balance(key)
         self.reset()
 
     def reset(self) -> None:
@@ -142,12 +139,11 @@ class State:
 
     def reserve(self, key: str, amount: float) -> bool:
         """Take ``amount`` now (so concurrent requests cannot overspend); False when short."""
-        self.balance(key)
         with self.lock:
-            if self.balances[key] < _dec(amount):
-                return False
-            self.balances[key] -= _dec(amount)
-            return True
+            have = self.balances.setdefault(key, _dec(self.config.initial_credits))
+            if have >= _dec(amount):
+                self.balances[key] = have - _dec(amount)
+            return have >= _dec(amount)
 
     def settle(self, key: str, reserved: float, model: str, made: int, failed: int) -> None:
         """Give back what was reserved beyond ``made`` images and count what happened."""
