@@ -48,8 +48,8 @@ class LocalApp:
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
         handler = next((r[method] for r in routes if method in r), None)
         try:
-            response = await handler(Request(scope, receive), self.local) if handler else (
-                Response(b"Method Not Allowed", 405) if routes else Response(b"Not Found", 404))
+            response = await handler(Request(scope, receive), self.local) if handler else Response(
+                b"Method Not Allowed" if routes else b"Not Found", 405 if routes else 404, media_type="text/plain")
         except _Answer as answer:
             response = answer.response
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
