@@ -4,98 +4,88 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from . import _uvicorn
-from ._bodies import (
-    AUTH_REQUIRED,
-    KEY_INACTIVE,
-    KEY_INVALID,
-    Refused,
-    dumps,
-    error_body,
-    parse_json,
-    proxy_page,
-    rate_limited,
-    validate_generate,
-)
+from . import _bodies, _uvicorn
+from ._bodies import GenerateCall, Refused, dumps, parse_json, validate_generate
 from ._faults import FaultError, Faults, ForcedStatus
 from ._openapi import openapi_document
 from ._pictures import IMAGE_SIZES, decode_source, draw_picture, encode_png, encode_webp
 from ._state import MARKUP, ServerConfig, State, iso
 
-_SEND = "milady.send"  # uvicorn's own send, kept for the drop fault
+Handler = Callable[[Request, State], Awaitable[Response]]
 _IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 _ENDPOINTS = {"generate-image": "generate", "credits": "balance", "gallery": "gallery", "models": "models",
               "pricing": "pricing", "images": "image", "openapi.json": "openapi", "_local": "local"}
 
 
-class LocalApp(Starlette):
-    """Starlette plus what every answer needs: an ``x-request-id`` and the request counters."""
+class LocalApp:
+    """The ASGI app of one server: its state (``app.local``), one route table, an ``x-request-id``
+    on every answer and the request counters."""
 
-    local: State
+    def __init__(self, config: ServerConfig) -> None:
+        self.local = State(config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return await super().__call__(scope, receive, send)
-        parts = scope["path"].strip("/").split("/")
+            return
+        path, parts = scope["path"], scope["path"].strip("/").split("/")
         endpoint = _ENDPOINTS.get(parts[2] if parts[:2] == ["api", "v1"] and len(parts) > 2 else parts[0], "other")
         with self.local.lock:
             self.local.requests[endpoint] += 1
-        given = dict(scope["headers"]).get(b"x-request-id", b"")
-        request_id = given if 0 < len(given) <= 128 else f"req_{uuid.uuid4().hex}".encode()
-        scope[_SEND] = send
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id)]}
-            await send(message)
-
-        await super().__call__(scope, receive, send_with_id)
+        # As Starlette routes: the first route with this path and method; a path without the method is a 405.
+        routes = [r for r in (_ROUTES.get(path), *(r for p, r in _PREFIXES.items() if path.startswith(p))) if r]
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        handler = next((r[method] for r in routes if method in r), None)
+        try:
+            response = await handler(Request(scope, receive), self.local) if handler else Response(
+                b"Method Not Allowed" if routes else b"Not Found", 405 if routes else 404, media_type="text/plain")
+        except _Answer as answer:
+            response = answer.response
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        response.headers["x-request-id"] = given if 0 < len(given) <= 128 else f"req_{uuid.uuid4().hex}"
+        await response(scope, receive, send)
 
 
 def create_app(config: ServerConfig | None = None) -> LocalApp:
     """A fresh app with its own state (``app.local``)."""
-    app = LocalApp(routes=[
-        Route("/api/v1/generate-image", _generate, methods=["POST"]),
-        Route("/api/v1/credits/balance", _balance),
-        Route("/api/v1/gallery", _gallery),
-        Route("/api/v1/models/status", _model_status, methods=["POST"]),
-        Route("/api/v1/models", _models),
-        Route("/api/v1/models/{model:path}", _model),
-        Route("/api/v1/pricing/summary", _pricing),
-        Route("/images/{name}", _image),
-        Route("/openapi.json", lambda r: _json(200, openapi_document(_base(r)))),
-        Route("/_local/stats", _local_stats),
-        Route("/_local/faults", _local_faults, methods=["GET", "POST"]),
-        Route("/_local/credits", _local_credits, methods=["POST"]),
-        Route("/_local/requests", lambda r: _json(200, {"requests": list(reversed(_state(r).log))})),
-        Route("/_local/reset", _local_reset, methods=["POST"]),
-    ])
-    app.local = State(config or ServerConfig())
-    return app
+    return LocalApp(config or ServerConfig())
 
 
-def _state(request: Request) -> State:
-    return request.app.local  # type: ignore[no-any-return]
+class _Answer(Exception):
+    """Ends a handler early with this answer (the auth helper's refusal)."""
 
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    def __init__(self, response: Response) -> None:
+        self.response = response
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Response:
     return Response(dumps(body), status, headers, "application/json")
+
+
+def _key(request: Request, state: State) -> str:
+    """The shared auth helper of the service's other routes: its own 401 and 403 bodies."""
+    key = state.key_of(request.headers)
+    if key is None or key in state.config.inactive_keys:
+        raise _Answer(_json(401, _bodies.KEY_INVALID) if key is None else _json(403, _bodies.KEY_INACTIVE))
+    return key
+
+
+async def _body(request: Request) -> Any:
+    """The JSON body, None when it is not JSON."""
+    with contextlib.suppress(ValueError):
+        return parse_json(await request.body())
+    return None
 
 
 async def _pause(seconds: float, state: State, request: Request | None = None) -> None:
@@ -107,61 +97,51 @@ async def _pause(seconds: float, state: State, request: Request | None = None) -
             return
 
 
-def _auth(state: State, request: Request) -> str | Response:
-    """The shared auth helper of the service's other routes: its own 401 and 403 bodies."""
-    key = state.key_of(request.headers)
-    if key is None:
-        return _json(401, KEY_INVALID)
-    return _json(403, KEY_INACTIVE) if key in state.config.inactive_keys else key
-
-
 # ---------------------------------------------------------------- generate
 
 
-async def _generate(request: Request) -> Response:
-    state, cfg = _state(request), _state(request).config
-    raw = await request.body()
+async def _generate(request: Request, state: State) -> Response:
     try:
-        faults, forced = cfg.faults.for_request(request.headers)
+        faults, forced = state.config.faults.for_request(request.headers)
     except FaultError as exc:
         return _json(400, {"error": f"Bad fault setting: {exc}"})
-    variant = (faults.response_shape or cfg.response_shape) == "success"
-    answer, entry = await _run(request, state, raw, faults, forced, variant)
+    entry: dict[str, Any] = {}  # logged once the body passes the checks
+    answer = await _run(request, state, faults, forced, entry)
     await _pause(faults.latency, state)  # after billing: a client that gave up can find the images
-    if entry is not None:
-        entry["status"] = answer.status_code  # None until answered
+    entry["status"] = answer.status_code  # None until answered
     return answer
 
 
-async def _run(request: Request, state: State, raw: bytes, faults: Faults, forced: ForcedStatus | None,
-               variant: bool) -> tuple[Response, dict[str, Any] | None]:
-    cfg = state.config
+async def _run(request: Request, state: State, faults: Faults, forced: ForcedStatus | None,
+               entry: dict[str, Any]) -> Response:
+    """The service's order: rate limit, auth, JSON, body, reserve, draw, store, bill; then the answer
+    (or a forced one: before all that, or with ``ran`` after it, the images kept and billed)."""
+    cfg, raw = state.config, await request.body()
+    variant = (faults.response_shape or cfg.response_shape) == "success"
     if forced is not None and not forced.ran:
-        return _forced(state, forced, raw, variant), None
-    # The service's order: rate limit, auth, JSON, body, price, reserve, generate, store, bill.
+        return _forced(state, forced, raw, variant)
     limits, wait = state.rate(request.headers)
     if wait is not None:
-        limited = rate_limited(cfg.rate_limit, cfg.rate_window, wait)
-        return _json(429, limited, {**limits, "Retry-After": str(wait)}), None
-    key = state.key_of(request.headers)
-    if key is None:
-        return _json(401, {"error": AUTH_REQUIRED}, limits), None
+        limited = _bodies.rate_limited(cfg.rate_limit, cfg.rate_window, wait)
+        return _json(429, limited, {**limits, "Retry-After": str(wait)})
+    if (key := state.key_of(request.headers)) is None:
+        return _json(401, {"error": _bodies.AUTH_REQUIRED}, limits)
     with state.lock:
         state.counts["generate_validated"] += 1
     try:
         call = validate_generate(parse_json(raw), variant=variant)
     except ValueError as exc:
-        return _json(500, {"error": str(exc)}, limits), None
+        return _json(500, {"error": str(exc)}, limits)
     except Refused as refused:
-        return _json(refused.status, refused.body, limits), None
-    entry = {"time": iso(time.time()), "prompt": call.prompt, "enhancedPrompt": call.enhanced, "model": call.model,
-             "aspectRatio": call.aspect_ratio, "stylePreset": call.style_preset, "numImages": call.num_images,
-             "imageToImage": call.source_image is not None, "status": None}
+        return _json(refused.status, refused.body, limits)
+    entry.update({"time": iso(time.time()), "prompt": call.prompt, "enhancedPrompt": call.enhanced,
+                  "model": call.model, "aspectRatio": call.aspect_ratio, "stylePreset": call.style_preset,
+                  "numImages": call.num_images, "imageToImage": call.source_image is not None, "status": None})
     with state.lock:
         state.log.append(entry)
     reserved = cfg.billed(call.model, call.num_images)
     if not state.reserve(key, reserved):
-        return _json(402, error_body(402, required=reserved, variant=variant), limits), entry
+        return _json(402, _bodies.error_body(402, required=reserved, variant=variant), limits)
     created = state.created_at()
     made = [] if faults.body == "zero-images" else await _draw_all(state, call, faults)
     done = [m for m in made if m is not None]
@@ -169,26 +149,23 @@ async def _run(request: Request, state: State, raw: bytes, faults: Faults, force
         done = []  # the other variant has no partial success: any failure releases everything
     state.settle(key, reserved, call.model, len(done), len(made) - len(done))
     if made and not done:
-        return _json(500, error_body(500, required=0, variant=variant), limits), entry
-    items = [_publish(request, state, key, call, created, data, label, faults) for data, label in done]
+        return _json(500, _bodies.error_body(500, required=0, variant=variant), limits)
+    stored = [_publish(request, state, key, call, created, data, label, faults) for data, label in done]
     if forced is not None:  # ran, billed and in the gallery; the answer says otherwise
-        return _forced(state, forced, raw, variant), entry
+        return _forced(state, forced, b"", variant, call)
     text = cfg.text if faults.text is None else faults.text
-    if variant:
-        charged, base = cfg.billed(call.model, len(items)), float(cfg.price(call.model) * len(items))
-        cost = {"totalCost": charged, "baseTotalCost": base, "platformMarkup": round(charged - base, 6),
-                "matchedEntry": {"modelId": call.model, "unit": "image", "unitPrice": float(cfg.price(call.model))}}
-        images: list[dict[str, Any]] = [{"image": i["image"], **({"url": i["url"]} if i["url"] else {}), "text": text}
-                                        for i in items]
-        body: dict[str, Any] = {"success": True, "model": call.model, "images": images, "cost": cost}
-    else:
-        images = [{"url": i["url"], "text": text, "mimeType": i["mime"], "fileSize": i["size"]} if i["url"] else
-                  {"image": i["image"], "text": text, "mimeType": i["mime"]} for i in items]
-        body = {"images": images, "numImages": len(images)}
-    return _spoil(body, faults, limits), entry
+    if not variant:
+        images = [{"url": url, "text": text, "mimeType": label, "fileSize": size} if url else
+                  {"image": data_url, "text": text, "mimeType": label} for url, data_url, label, size in stored]
+        return _spoil({"images": images, "numImages": len(images)}, faults, limits)
+    charged, base = cfg.billed(call.model, len(stored)), float(cfg.price(call.model) * len(stored))
+    cost = {"totalCost": charged, "baseTotalCost": base, "platformMarkup": round(charged - base, 6),
+            "matchedEntry": {"modelId": call.model, "unit": "image", "unitPrice": float(cfg.price(call.model))}}
+    images = [{"image": data_url, **({"url": url} if url else {}), "text": text} for url, data_url, _, _ in stored]
+    return _spoil({"success": True, "model": call.model, "images": images, "cost": cost}, faults, limits)
 
 
-async def _draw_all(state: State, call: Any, faults: Faults) -> list[tuple[bytes, str] | None]:
+async def _draw_all(state: State, call: GenerateCall, faults: Faults) -> list[tuple[bytes, str] | None]:
     """Every image of the request at once, off the event loop; None for each failure."""
     source = None
     if call.source_image is not None:
@@ -210,26 +187,28 @@ async def _draw_all(state: State, call: Any, faults: Faults) -> list[tuple[bytes
     return list(await asyncio.gather(*(asyncio.to_thread(one, i) for i in range(call.num_images))))
 
 
-def _publish(request: Request, state: State, key: str, call: Any, created: float, data: bytes, label: str,
-             faults: Faults) -> dict[str, Any]:
-    """Store one image and record it in the key's gallery (unless storing fails on purpose)."""
-    item: dict[str, Any] = {"url": None, "mime": label, "size": len(data),
-                            "image": f"data:{label};base64,{base64.b64encode(data).decode()}"}
+def _publish(request: Request, state: State, key: str, call: GenerateCall, created: float, data: bytes, label: str,
+             faults: Faults) -> tuple[str | None, str, str, int]:
+    """Store one image and record it in the key's gallery (unless storing fails on purpose):
+    its URL (None when not stored), data URL, MIME label and size."""
+    data_url = f"data:{label};base64,{base64.b64encode(data).decode()}"
     if faults.storage_failure:
-        return item
-    item["url"] = url = f"{_base(request)}/images/{state.store(data, label, faults.image_url)}.{label.split('/')[1]}"
+        return None, data_url, label, len(data)
+    image_id = state.store(data, label, faults.image_url)
+    url = f"{str(request.base_url).rstrip('/')}/images/{image_id}.{label.split('/')[1]}"
     width, height = IMAGE_SIZES.get(call.aspect_ratio, IMAGE_SIZES["1:1"])
-    state.record(key, {
-        "id": str(uuid.uuid4()), "type": "image", "url": url, "thumbnailUrl": url, "prompt": call.prompt,
-        "negativePrompt": None, "model": call.model, "provider": call.model.split("/")[0], "status": "completed",
-        "createdAt": iso(created), "completedAt": iso(time.time()), "dimensions": {"width": width, "height": height},
-        "mimeType": label, "fileSize": str(len(data)),
-        "metadata": {"aspectRatio": call.aspect_ratio, "stylePreset": call.style_preset},
-    })
-    return item
+    item = {"id": str(uuid.uuid4()), "type": "image", "url": url, "thumbnailUrl": url, "prompt": call.prompt,
+            "negativePrompt": None, "model": call.model, "provider": call.model.split("/")[0], "status": "completed",
+            "createdAt": iso(created), "completedAt": iso(time.time()), "mimeType": label, "fileSize": str(len(data)),
+            "dimensions": {"width": width, "height": height},
+            "metadata": {"aspectRatio": call.aspect_ratio, "stylePreset": call.style_preset}}
+    with state.lock:
+        state.gallery.setdefault(key, []).append(item)
+    return url, data_url, label, len(data)
 
 
-def _forced(state: State, forced: ForcedStatus, raw: bytes, variant: bool) -> Response:
+def _forced(state: State, forced: ForcedStatus, raw: bytes, variant: bool,
+            call: GenerateCall | None = None) -> Response:
     """A forced answer: the service's body for the status (or a proxy's page, or nothing)."""
     cfg, headers = state.config, {}
     status = 401 if forced.status == 500 and "API key" in (forced.message or "") else forced.status
@@ -237,21 +216,17 @@ def _forced(state: State, forced: ForcedStatus, raw: bytes, variant: bool) -> Re
         headers = state.limit_headers(0, time.time() + (forced.retry_after or cfg.rate_window))
         if forced.retry_after is not None:
             headers["Retry-After"] = str(forced.retry_after)
-        payload = rate_limited(cfg.rate_limit, cfg.rate_window, forced.retry_after)
+        payload = _bodies.rate_limited(cfg.rate_limit, cfg.rate_window, forced.retry_after)
     else:
-        try:  # a forced 402 says what this body would cost, when it can be read
-            body = parse_json(raw)
-            call = validate_generate(body, variant=False)
-            required = cfg.billed(call.model, call.num_images)
-        except (ValueError, Refused):
-            required = cfg.billed("", 1)
-        payload = error_body(status, required=required, variant=variant, message=forced.message)
+        if call is None:
+            with contextlib.suppress(ValueError, Refused):  # a forced 402 says what this body would cost
+                call = validate_generate(parse_json(raw))
+        required = cfg.billed(call.model, call.num_images) if call else cfg.billed("", 1)
+        payload = _bodies.error_body(status, required=required, variant=variant, message=forced.message)
     kind = forced.body or ("html" if status in (502, 504) else "json")
-    if kind == "empty":
-        return Response(b"", status, headers)
     if kind == "html":
-        return Response(proxy_page(status), status, headers, "text/html")
-    return _json(status, payload, headers)
+        return Response(_bodies.proxy_page(status), status, headers, "text/html")
+    return _json(status, payload, headers) if kind == "json" else Response(b"", status, headers)
 
 
 def _spoil(body: dict[str, Any], faults: Faults, headers: dict[str, str]) -> Response:
@@ -279,24 +254,19 @@ class _Dropped(Response):
         if self.mode == "mid-body":
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})
-        await _uvicorn.drop_connection(scope.get(_SEND))
+        await _uvicorn.drop_connection(send)
 
 
 # ---------------------------------------------------------------- the service's other routes
 
 
-async def _balance(request: Request) -> Response:
-    key = _auth(_state(request), request)
-    return key if isinstance(key, Response) else _json(200, {"balance": _state(request).balance(key)})
+async def _balance(request: Request, state: State) -> Response:
+    return _json(200, {"balance": state.balance(_key(request, state))})
 
 
-async def _gallery(request: Request) -> Response:
-    state = _state(request)
-    key = _auth(state, request)
-    if isinstance(key, Response):
-        return key
-    query, kind = request.query_params, request.query_params.get("type")
-    limit, offset = query.get("limit", "100"), query.get("offset", "0")
+async def _gallery(request: Request, state: State) -> Response:
+    key, query = _key(request, state), request.query_params
+    kind, limit, offset = query.get("type"), query.get("limit", "100"), query.get("offset", "0")
     issues = [{"path": [name], "message": message} for name, bad, message in (
         ("type", kind not in (None, "image", "video"), "Invalid enum value. Expected 'image' | 'video'"),
         ("limit", not limit.isdigit() or not 1 <= int(limit) <= 1000, "limit must be an integer from 1 to 1000"),
@@ -311,13 +281,9 @@ async def _gallery(request: Request) -> Response:
                        "limit": int(limit), "hasMore": end < len(mine)})
 
 
-async def _model_status(request: Request) -> Response:
-    cfg = _state(request).config
-    try:
-        ids = parse_json(await request.body())
-    except ValueError:
-        ids = None
-    ids = ids.get("modelIds") if isinstance(ids, dict) else None
+async def _model_status(request: Request, state: State) -> Response:
+    body, cfg = await _body(request), state.config
+    ids = body.get("modelIds") if isinstance(body, dict) else None
     if not isinstance(ids, list) or not ids:
         return _json(400, {"error": "modelIds array is required"})
     if len(ids) > 50:
@@ -327,44 +293,37 @@ async def _model_status(request: Request) -> Response:
     models = []
     for model in ids:
         reason = cfg.unavailable.get(model) or cfg.unavailable.get(model.split("/")[0] + "/")
-        if reason is None and model not in cfg.prices:
-            reason = "Model not found"
+        reason = reason or (None if model in cfg.prices else "Model not found")
         models.append({"modelId": model, "available": reason is None, **({"reason": reason} if reason else {})})
     return _json(200, {"models": models, "timestamp": int(time.time() * 1000)})
 
 
 def _entry(cfg: ServerConfig, model: str) -> dict[str, Any]:
-    owner = model.split("/")[0]
-    return {"id": model, "object": "model", "created": 1735689600, "owned_by": owner, "type": "image",
+    return {"id": model, "object": "model", "created": 1735689600, "owned_by": model.split("/")[0], "type": "image",
             "name": model.split("/")[-1], "pricing": {"image": float(cfg.price(model)), "unit": "image"}}
 
 
-async def _models(request: Request) -> Response:
-    cfg = _state(request).config
-    return _json(200, {"object": "list", "data": [_entry(cfg, m) for m in cfg.prices]})
+async def _models(request: Request, state: State) -> Response:
+    return _json(200, {"object": "list", "data": [_entry(state.config, m) for m in state.config.prices]})
 
 
-async def _model(request: Request) -> Response:
-    state = _state(request)
-    key, model = _auth(state, request), request.path_params["model"]
-    if isinstance(key, Response):
-        return key
+async def _model(request: Request, state: State) -> Response:
+    _key(request, state)
+    model = request.scope["path"].removeprefix("/api/v1/models/")
     if model not in state.config.prices:
         return _json(404, {"error": f"Model not found: {model}"})
     return _json(200, _entry(state.config, model))
 
 
-async def _pricing(request: Request) -> Response:
-    cfg = _state(request).config
-    prices = [cfg.billed(m) for m in cfg.prices]
+async def _pricing(request: Request, state: State) -> Response:
+    prices = [state.config.billed(m) for m in state.config.prices]
     summary = {"unit": "image", "isVariable": True, "estimatedRange": {"min": min(prices), "max": max(prices)},
                "description": f"Per image; the model's catalogue price x {MARKUP}"}
     return _json(200, {"asOf": iso(time.time()), "pricing": {"generate-image": summary}})
 
 
-async def _image(request: Request) -> Response:
-    state = _state(request)
-    stored = state.image(str(request.path_params["name"]).rsplit(".", 1)[0])
+async def _image(request: Request, state: State) -> Response:
+    stored = state.image(request.scope["path"].removeprefix("/images/").rsplit(".", 1)[0])
     if stored is None or stored.fault == "404":
         return Response(b"Not Found", 404, media_type="text/plain")
     if stored.fault == "hang":
@@ -386,35 +345,57 @@ async def _oversize(head: bytes, total: int) -> Any:
         yield chunk[: total - sent]
 
 
+async def _openapi(request: Request, state: State) -> Response:
+    return _json(200, openapi_document(str(request.base_url).rstrip("/")))
+
+
 # ---------------------------------------------------------------- local controls (no auth)
 
 
-async def _local_reset(request: Request) -> Response:
-    _state(request).reset()
-    return _json(200, {"reset": True})
-
-
-async def _local_stats(request: Request) -> Response:
-    stats = _state(request).stats()
+async def _local_stats(request: Request, state: State) -> Response:
+    stats = state.stats()
     return _json(200, {**asdict(stats), "generate_requests": stats.generate_requests})
 
 
-async def _local_faults(request: Request) -> Response:
-    faults = _state(request).config.faults
+async def _local_faults(request: Request, state: State) -> Response:
     if request.method == "POST":
         try:
-            faults.apply_json(parse_json(await request.body()))
+            state.config.faults.apply_json(parse_json(await request.body()))
         except ValueError as exc:  # FaultError included
             return _json(400, {"error": str(exc)})
-    return _json(200, faults.to_dict())
+    return _json(200, state.config.faults.to_dict())
 
 
-async def _local_credits(request: Request) -> Response:
-    try:
-        body = parse_json(await request.body())
-    except ValueError:
-        body = None
+async def _local_credits(request: Request, state: State) -> Response:
+    body = await _body(request)
     key, amount = (body.get("key"), body.get("amount")) if isinstance(body, dict) else (None, None)
     if not isinstance(key, str) or not key or isinstance(amount, bool) or not isinstance(amount, (int, float)):
         return _json(400, {"error": 'send {"key": "<api key>", "amount": <number>}'})
-    return _json(200, {"key": key, "balance": _state(request).balance(key, float(amount))})
+    return _json(200, {"key": key, "balance": state.balance(key, float(amount))})
+
+
+async def _local_requests(request: Request, state: State) -> Response:
+    with state.lock:
+        return _json(200, {"requests": list(reversed(state.log))})
+
+
+async def _local_reset(request: Request, state: State) -> Response:
+    state.reset()
+    return _json(200, {"reset": True})
+
+
+_ROUTES: dict[str, dict[str, Handler]] = {
+    "/api/v1/generate-image": {"POST": _generate},
+    "/api/v1/credits/balance": {"GET": _balance},
+    "/api/v1/gallery": {"GET": _gallery},
+    "/api/v1/models/status": {"POST": _model_status},
+    "/api/v1/models": {"GET": _models},
+    "/api/v1/pricing/summary": {"GET": _pricing},
+    "/openapi.json": {"GET": _openapi},
+    "/_local/stats": {"GET": _local_stats},
+    "/_local/faults": {"GET": _local_faults, "POST": _local_faults},
+    "/_local/credits": {"POST": _local_credits},
+    "/_local/requests": {"GET": _local_requests},
+    "/_local/reset": {"POST": _local_reset},
+}
+_PREFIXES: dict[str, dict[str, Handler]] = {"/api/v1/models/": {"GET": _model}, "/images/": {"GET": _image}}

@@ -1,95 +1,127 @@
-"""Faults injected on purpose: ONE declaration per fault, parsed the same from Python, JSON and headers.
+"""Faults injected on purpose: ONE declaration per fault (its type, bounds and, last in ``Annotated``,
+its header ``X-Milady-Fault-<name>``), checked by pydantic alike from Python, JSON and headers.
 
-Each field below says its type (the allowed values follow from it) and, in
-``Annotated``, its header name (``X-Milady-Fault-<name>``) and bounds. ``Faults``
-is live: the server reads it on every generate request, from any thread.
-Headers override it for one request; a header value ``none`` switches a fault off.
+``Faults`` is live: the server reads it on every generate request, from any thread. Headers
+override it for one request; a header value ``none`` switches a fault off.
 """
 
 from __future__ import annotations
 
-import copy
+import contextlib
+import functools
 import threading
-import types
 from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, Literal, cast, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError
 
 BodyFault = Literal["truncated", "invalid-json", "empty-object", "no-url", "zero-images"]
 DropFault = Literal["before-response", "mid-body"]
 ImageUrlFault = Literal["404", "hang", "not-image", "oversize", "oversize-chunked"]
 StatusBody = Literal["json", "html", "empty"]
 ResponseShape = Literal["standard", "success"]
-_TRUE, _FALSE = ("true", "1", "yes", "on", "fail", "wrong"), ("false", "0", "no", "off")
+_TRUE = ("fail", "wrong")  # header words for "on" beside pydantic's own (true, 1, yes, on)
 
 
 class FaultError(ValueError):
     """A fault setting that makes no sense (bad Python value, JSON value or header)."""
 
 
-@dataclass(frozen=True)
-class H:
-    """Where a fault is read from a request (``X-Milady-Fault-<header>``) and its bounds."""
+@contextlib.contextmanager
+def _explained() -> Iterator[None]:
+    """pydantic's complaints as one FaultError naming each setting."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise FaultError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
 
-    header: str
-    low: float = 0
-    high: float = float("inf")
+
+@functools.cache
+def _lax(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    """A field's type without its bounds, lax: it reads a header's text as a number or a yes/no."""
+    return TypeAdapter(cast(Any, model.model_fields[name].annotation))
 
 
-@dataclass(frozen=True)
-class ForcedStatus:
+class _Setting(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", validate_assignment=True)
+
+    def __init__(self, **settings: Any) -> None:
+        with _explained():
+            super().__init__(**settings)
+
+    @classmethod
+    def header(cls, name: str) -> str:
+        return "x-milady-fault-" + str(cls.model_fields[name].metadata[-1]).lower()
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> dict[str, Any]:
+        """The settings a request's headers give, checked; ``none`` is null (or the default when not nullable)."""
+        values: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():
+            if (text := headers.get(cls.header(name), "").strip()).lower() == "none":
+                values[name] = None if type(None) in get_args(field.annotation) else field.default
+            elif text:
+                value: Any = True if field.annotation is bool and text.lower() in _TRUE else text
+                with contextlib.suppress(ValidationError):  # what stays text is refused below, by name
+                    value = _lax(cls, name).validate_python(value, strict=False)
+                values[name] = value
+        try:
+            cls(**values)
+        except FaultError as exc:
+            raise FaultError(f"X-Milady-Fault-* header: {exc}") from None
+        return values
+
+
+class ForcedStatus(_Setting):
     """One forced answer. ``ran``: the images are generated, stored, billed and put in the
     gallery first (a catch-all 500 that keeps the charge, a proxy 502/504 whose origin finished)."""
 
-    status: Annotated[int, H("Status", 400, 599)]
+    model_config = ConfigDict(frozen=True)
+    status: Annotated[int, Field(ge=400, le=599), "Status"]
     #: None: the service's JSON body (a proxy's HTML page for 502 and 504).
-    body: Annotated[StatusBody | None, H("Status-Body")] = None
+    body: Annotated[StatusBody | None, "Status-Body"] = None
     #: 429 only: seconds in Retry-After and retryAfter; None omits both.
-    retry_after: Annotated[int | None, H("Retry-After")] = 30
+    retry_after: Annotated[int | None, "Retry-After"] = 30
     #: The body's ``error`` text instead of the service's usual one for this status.
-    message: Annotated[str | None, H("Status-Message")] = None
-    ran: Annotated[bool, H("Status-Ran")] = False
-
-    def __post_init__(self) -> None:
-        for name, value in vars(self).items():
-            object.__setattr__(self, name, _check(ForcedStatus, name, value))
+    message: Annotated[str | None, "Status-Message"] = None
+    ran: Annotated[bool, "Status-Ran"] = False
 
 
-@dataclass
-class Faults:
+class Faults(_Setting):
     """Faults for every generate request until changed; all off by default.
-
     ``force_status`` queues answers for the next N generate requests."""
 
-    latency: Annotated[float, H("Latency", 0, 600)] = 0.0  # seconds, after billing, before answering
-    failure_rate: Annotated[float, H("Fail-Rate", 0, 1)] = 0.0  # chance each image fails
-    fail_images: Annotated[int, H("Fail-Images")] = 0  # the first N images of each request fail
-    storage_failure: Annotated[bool, H("Storage")] = False  # data URLs instead of stored images
-    wrong_mime: Annotated[bool, H("Mime")] = False  # labelled image/png, bytes are WebP
-    body: Annotated[BodyFault | None, H("Body")] = None  # a broken 200
-    drop: Annotated[DropFault | None, H("Drop")] = None  # break the connection after billing
-    image_url: Annotated[ImageUrlFault | None, H("Image-Url")] = None  # the image URLs misbehave
-    response_shape: Annotated[ResponseShape | None, H("Response-Shape")] = None  # None: the config's
-    text: Annotated[str | None, H("Text")] = None  # the model's text per image; None: the config's
-    _forced: deque[ForcedStatus] = field(default_factory=deque, init=False, repr=False, compare=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    latency: Annotated[float, Field(ge=0, le=600), "Latency"] = 0.0  # seconds, after billing, before answering
+    failure_rate: Annotated[float, Field(ge=0, le=1), "Fail-Rate"] = 0.0  # chance each image fails
+    fail_images: Annotated[int, Field(ge=0), "Fail-Images"] = 0  # the first N images of each request fail
+    storage_failure: Annotated[bool, "Storage"] = False  # data URLs instead of stored images
+    wrong_mime: Annotated[bool, "Mime"] = False  # labelled image/png, bytes are WebP
+    body: Annotated[BodyFault | None, "Body"] = None  # a broken 200
+    drop: Annotated[DropFault | None, "Drop"] = None  # break the connection after billing
+    image_url: Annotated[ImageUrlFault | None, "Image-Url"] = None  # the image URLs misbehave
+    response_shape: Annotated[ResponseShape | None, "Response-Shape"] = None  # None: the config's
+    text: Annotated[str | None, "Text"] = None  # the model's text per image; None: the config's
+    _forced: deque[ForcedStatus] = PrivateAttr(default_factory=deque)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
-    def __setattr__(self, name: str, value: object) -> None:
-        super().__setattr__(name, _check(Faults, name, value) if name in _SETTINGS else value)
+    def __setattr__(self, name: str, value: Any) -> None:
+        with _explained():
+            super().__setattr__(name, value)
 
     def update(self, **settings: Any) -> None:
         """Change some settings at once, checking each first (unknown names raise FaultError)."""
-        checked = {name: _check(Faults, name, value) for name, value in settings.items()}
+        checked = Faults(**{**self.model_dump(), **settings})
         with self._lock:
-            for name, value in checked.items():
-                setattr(self, name, value)
+            self.__dict__.update({name: getattr(checked, name) for name in settings})
 
     def force_status(self, status: int, count: int = 1, **options: Any) -> None:
         """Answer the next ``count`` generate requests with ``status`` (see ForcedStatus)."""
-        queued = _queue(status, count, **options)
+        self._queue(_forced(status, count, **options))
+
+    def _queue(self, forced: list[ForcedStatus]) -> None:
         with self._lock:
-            self._forced.extend(queued)
+            self._forced.extend(forced)
 
     @property
     def pending_statuses(self) -> list[int]:
@@ -98,128 +130,42 @@ class Faults:
 
     def clear(self) -> None:
         """No faults at all, queued statuses included."""
+        self.update(**Faults().model_dump())
         with self._lock:
-            for name, default in _DEFAULTS.items():
-                setattr(self, name, default)
             self._forced.clear()
 
     def to_dict(self) -> dict[str, Any]:
         with self._lock:
-            data = {name: getattr(self, name) for name in _SETTINGS}
-            data["forced_statuses"] = [vars(f) for f in self._forced]
-        return data
+            return {**self.model_dump(), "forced_statuses": [f.model_dump() for f in self._forced]}
 
     def apply_json(self, data: object) -> None:
         """A ``POST /_local/faults`` body: settings, ``force_status`` (a status, an object or a list
         of them, each with ``count``) and ``reset: true``; nothing changes when any part is wrong."""
         if not isinstance(data, dict):
             raise FaultError("the faults body must be a JSON object")
-        data = dict(data)
-        reset, force = data.pop("reset", False), data.pop("force_status", [])
-        checked = {name: _check(Faults, name, value) for name, value in data.items()}
-        queued: list[ForcedStatus] = []
-        for item in force if isinstance(force, list) else [force]:
-            queued += _queue(**item) if isinstance(item, dict) else _queue(item)
-        if reset:
+        settings = {k: v for k, v in data.items() if k not in ("reset", "force_status")}
+        Faults(**settings)  # checked before anything changes
+        force = data.get("force_status", [])
+        queued = [f for item in (force if isinstance(force, list) else [force])
+                  for f in (_forced(**item) if isinstance(item, dict) else _forced(item))]
+        if data.get("reset"):
             self.clear()
-        self.update(**checked)
-        with self._lock:
-            self._forced.extend(queued)
+        self.update(**settings)
+        self._queue(queued)
 
     def for_request(self, headers: Mapping[str, str]) -> tuple[Faults, ForcedStatus | None]:
         """This request's faults (headers over settings) and its forced answer, if any."""
-        own = {name: _from_header(Faults, name, headers) for name in _SETTINGS}
-        forced = None
-        if _header(ForcedStatus, "status") in headers:
-            forced = _forced(**{name: _from_header(ForcedStatus, name, headers) for name in _FORCED})
+        own, forced = Faults.from_headers(headers), None
+        if ForcedStatus.header("status") in headers:
+            forced = ForcedStatus(**ForcedStatus.from_headers(headers))
         with self._lock:
-            resolved = copy.copy(self)
+            resolved = self.model_copy(update=own)
             if forced is None and self._forced:
                 forced = self._forced.popleft()
-        for name, value in own.items():
-            if value is not _ABSENT:
-                object.__setattr__(resolved, name, value)
         return resolved, forced
 
 
-# ---------------------------------------------------------------- the one parser, derived from the fields
-
-_ABSENT = object()
-
-
-def _spec(cls: type) -> dict[str, tuple[tuple[Any, ...], bool, type | None, H]]:
-    """name -> (allowed literals, nullable, base type, header and bounds)."""
-    out = {}
-    for name, hint in get_type_hints(cls, include_extras=True).items():
-        if get_origin(hint) is not Annotated:
-            continue
-        kind, meta = get_args(hint)
-        args = get_args(kind) if get_origin(kind) in (Union, types.UnionType) else (kind,)
-        inner = [a for a in args if a is not type(None)]
-        literals = get_args(inner[0]) if get_origin(inner[0]) is Literal else ()
-        out[name] = (literals, len(inner) < len(args), None if literals else inner[0], meta)
-    return out
-
-
-_SPECS = {Faults: _spec(Faults), ForcedStatus: _spec(ForcedStatus)}
-_SETTINGS, _FORCED = _SPECS[Faults], _SPECS[ForcedStatus]
-_DEFAULTS = {f.name: f.default for f in fields(Faults) if f.name in _SETTINGS}
-_FORCED_DEFAULTS = {f.name: f.default for f in fields(ForcedStatus) if f.name in _FORCED}
-
-
-def _check(cls: type, name: str, value: object) -> Any:
-    if name not in _SPECS[cls]:
-        raise FaultError(f"unknown fault setting {name!r}")
-    literals, nullable, base, h = _SPECS[cls][name]
-    if value is None and nullable:
-        return None
-    if literals:
-        if value in literals:
-            return value
-        raise FaultError(f"{name} must be one of {', '.join(literals)}{' or null' if nullable else ''}, got {value!r}")
-    numeric = base in (int, float) and not isinstance(value, bool) and isinstance(value, (int, float))
-    if base is int and numeric and not float(value).is_integer():  # type: ignore[arg-type]
-        numeric = False
-    if (numeric and h.low <= value <= h.high) or (base in (bool, str) and isinstance(value, base)):  # type: ignore[operator]
-        return base(value)  # type: ignore[misc]
-    bounds = f" from {h.low:g} to {h.high:g}" if numeric or base in (int, float) else ""
-    raise FaultError(f"{name} must be {base.__name__ if base else '?'}{bounds}, got {value!r}")
-
-
-def _header(cls: type, name: str) -> str:
-    return "x-milady-fault-" + _SPECS[cls][name][3].header.lower()
-
-
-def _from_header(cls: type, name: str, headers: Mapping[str, str]) -> Any:
-    raw = headers.get(_header(cls, name))
-    if raw is None:
-        return _ABSENT if cls is Faults else _FORCED_DEFAULTS.get(name)
-    _literals, nullable, base, _ = _SPECS[cls][name]
-    text = raw.strip()
-    if text.lower() == "none":
-        return None if nullable else (_DEFAULTS if cls is Faults else _FORCED_DEFAULTS)[name]
-    try:
-        value: object = text if base is str else text.lower()
-        if base is bool and text.lower() in _TRUE + _FALSE:
-            value = text.lower() in _TRUE
-        elif base in (int, float):
-            value = float(text) if base is float else int(text)
-    except ValueError:
-        pass
-    try:
-        return _check(cls, name, value)
-    except FaultError as exc:
-        raise FaultError(f"header {_header(cls, name)}: {exc}") from None
-
-
-def _forced(status: object, **options: Any) -> ForcedStatus:
-    try:
-        return ForcedStatus(status, **options)  # type: ignore[arg-type]
-    except TypeError as exc:
-        raise FaultError(f"force_status: {exc}") from None
-
-
-def _queue(status: object = None, count: object = 1, **options: Any) -> list[ForcedStatus]:
+def _forced(status: Any = None, count: object = 1, **options: Any) -> list[ForcedStatus]:
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise FaultError(f"force_status count must be a whole number >= 1, got {count!r}")
-    return [_forced(status, **options)] * count
+    return [ForcedStatus(status=status, **options)] * count

@@ -1,10 +1,9 @@
 """Deterministic pictures that nobody mistakes for a model's: a gradient in the prompt's colours,
-a motif per style preset (a shape in a layout), and a caption saying how they were made."""
+a motif per style preset (a grid of one polygon), and a caption saying how they were made."""
 
 from __future__ import annotations
 
 import base64
-import binascii
 import colorsys
 import hashlib
 import io
@@ -13,7 +12,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from ._prompt import STYLE_WORDS
+from ._bodies import STYLE_WORDS
 
 #: Pixel size drawn for each aspect ratio (width, height); unknown ratios are drawn square.
 IMAGE_SIZES: dict[str, tuple[int, int]] = {
@@ -21,11 +20,7 @@ IMAGE_SIZES: dict[str, tuple[int, int]] = {
     "3:4": (864, 1184), "21:9": (1536, 672), "9:21": (672, 1536),
 }
 CAPTION = "drawn locally, not by a model"
-_PRESETS = list(STYLE_WORDS)  # preset i draws shape i % 4 in layout i // 4
-
-
-def _digest(*parts: object) -> bytes:
-    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+_PRESETS = list(STYLE_WORDS)
 
 
 def _colour(hue: float, s: float, v: float) -> tuple[int, int, int]:
@@ -38,47 +33,25 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def _shape(d: ImageDraw.ImageDraw, kind: int, x: float, y: float, r: float, fill: tuple[int, int, int]) -> None:
-    if kind == 0:
-        d.ellipse((x - r, y - r, x + r, y + r), fill=fill)
-    elif kind == 1:
-        d.rectangle((x - r, y - r, x + r, y + r), fill=fill)
-    elif kind == 2:
-        d.polygon([(x, y - r), (x + r, y + r), (x - r, y + r)], fill=fill)
-    else:
-        d.polygon([(x, y - r), (x + r, y), (x, y + r), (x - r, y)], fill=fill)
-
-
 def draw_picture(*, enhanced: str, prompt: str, model: str, preset: str, aspect_ratio: str, index: int,
                  source: Image.Image | None = None) -> Image.Image:
     """One image of a request; same inputs, same picture. ``source`` shows through (image-to-image)."""
     w, h = IMAGE_SIZES.get(aspect_ratio, IMAGE_SIZES["1:1"])
-    hue = _digest(enhanced)[0] / 255
+    hue = hashlib.sha256(enhanced.encode()).digest()[0] / 255
     light, dark, accent = _colour(hue, 0.45, 0.95), _colour(hue + 0.1, 0.75, 0.45), _colour(hue + 0.5, 0.85, 0.95)
-    rng = random.Random(_digest(model, enhanced, index))
+    rng = random.Random(hashlib.sha256(f"{model}\x1f{enhanced}\x1f{index}".encode()).digest())
     grad = Image.linear_gradient("L").rotate(rng.choice((0, 90, 180, 270))).resize((w, h))
     image = Image.composite(Image.new("RGB", (w, h), dark), Image.new("RGB", (w, h), light), grad)
     d = ImageDraw.Draw(image)
-    motif = _PRESETS.index(preset) if preset in _PRESETS else -1
-    kind, layout, step = motif % 4, motif // 4, rng.randrange(90, 160)
-    if motif < 0:  # a preset the service does not know: its prompt says "undefined"
-        for _ in range(12):
-            d.text((rng.randrange(w), rng.randrange(h)), "?", fill=accent, font=_font(max(w, h) // 8))
-    elif layout == 0:  # a grid
-        for y in range(step // 2, h, step):
-            for x in range(step // 2, w, step):
-                _shape(d, kind, x, y, step / 3, accent)
-    elif layout == 1:  # concentric, around one point
-        cx, cy = rng.randrange(w), rng.randrange(h)
-        for i, r in enumerate(range(max(w, h), 0, -step // 2)):
-            _shape(d, kind, cx, cy, r, accent if i % 2 else dark)
-    elif layout == 2:  # scattered
-        for _ in range(40):
-            _shape(d, kind, rng.randrange(w), rng.randrange(h), rng.randrange(10, step), accent)
-    else:  # bands of shapes
-        for y in range(0, h, 2 * step):
-            for x in range(0, w, step // 2):
-                _shape(d, kind, x, y + step / 2, step / 4, accent)
+    # Preset i: a grid of polygons with 3 + i % 5 sides, sized by i // 5; an unknown preset (its prompt says
+    # "undefined"): question marks.
+    motif, step = _PRESETS.index(preset) if preset in _PRESETS else -1, rng.randrange(90, 160)
+    for y in range(step // 2, h, step):
+        for x in range(step // 2, w, step):
+            if motif < 0:
+                d.text((x, y), "?", fill=accent, font=_font(step // 2), anchor="mm")
+            else:
+                d.regular_polygon((x, y, step * (2 + motif // 5) / 10), 3 + motif % 5, rng.randrange(120), accent)
     if source is not None:  # mostly the source, the motif over it: visibly derived, visibly local
         image = Image.blend(ImageOps.fit(source, (w, h)), image, 0.35)
         d = ImageDraw.Draw(image)
@@ -97,7 +70,7 @@ def decode_source(source: str) -> Image.Image:
     try:
         with Image.open(io.BytesIO(base64.b64decode(data))) as opened:
             return opened.convert("RGB")
-    except (binascii.Error, OSError, Image.DecompressionBombError, ValueError) as exc:
+    except (OSError, Image.DecompressionBombError, ValueError) as exc:  # binascii.Error is a ValueError
         raise ValueError(f"sourceImage is not a readable image: {exc}") from exc
 
 

@@ -8,8 +8,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import uvicorn
-
 from ._app import LocalApp, create_app
 from ._faults import Faults
 from ._state import ServerConfig, ServerStats
@@ -17,11 +15,8 @@ from ._uvicorn import Server, listening_socket
 
 
 class LocalServer:
-    """A local Milady-compatible server on loopback, in a background thread.
-
-    ``with LocalServer() as server:`` starts it on a free port and waits until it answers;
-    leaving the block stops it and joins its thread.
-    """
+    """A local Milady-compatible server on loopback, in a background thread: ``with LocalServer() as
+    server:`` starts it on a free port and waits until it answers; leaving the block stops it."""
 
     def __init__(self, config: ServerConfig | None = None, *, host: str = "127.0.0.1", port: int = 0,
                  log_level: str = "warning") -> None:
@@ -37,11 +32,7 @@ class LocalServer:
             raise RuntimeError("this LocalServer is already running")
         sock = listening_socket(self.host, self._requested_port)
         self._port = sock.getsockname()[1]
-        # log_config=None: embedded, so the host application's logging is left alone.
-        config = uvicorn.Config(self.app, log_config=None, log_level=self._log_level, access_log=False,
-                                lifespan="off", timeout_graceful_shutdown=2)
-        self.app.local.stopping.clear()
-        server = self._server = Server(config, self.app.local.stopping)
+        server = self._server = Server(self.app, self.app.local.stopping, self._log_level, embedded=True)
         thread = self._thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                                                  name=f"milady-local-{self._port}", daemon=True)
         thread.start()
@@ -60,10 +51,6 @@ class LocalServer:
             self._thread.join(timeout=10)
         self._server = self._thread = None
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     def __enter__(self) -> LocalServer:
         return self.start()
 
@@ -77,6 +64,10 @@ class LocalServer:
         await asyncio.to_thread(self.stop)
 
     @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def port(self) -> int:
         if self._port is None:
             raise RuntimeError("the local server is not started")
@@ -87,18 +78,15 @@ class LocalServer:
         return f"http://{self.host}:{self.port}"
 
     @property
-    def api_key(self) -> str:
-        """A key this server accepts."""
+    def api_key(self) -> str:  # a key this server accepts
         return self.config.local_key
 
     @property
-    def stats(self) -> ServerStats:
-        """A snapshot of the counters (take one before and one after to compare)."""
+    def stats(self) -> ServerStats:  # a snapshot: take one before and one after to compare
         return self.app.local.stats()
 
     @property
-    def faults(self) -> Faults:
-        """The live faults: changes apply to the next request."""
+    def faults(self) -> Faults:  # live: changes apply to the next request
         return self.config.faults
 
     @property
@@ -123,13 +111,11 @@ class LocalServer:
 
 def serve(host: str = "127.0.0.1", port: int = 8787, config: ServerConfig | None = None, *,
           log_level: str = "info", ready: Callable[[], None] | None = None) -> None:
-    """Run a local server in the foreground until Ctrl-C, then return.
-
-    OSError when the port cannot be bound; ``ready`` is called once it is bound."""
-    app = create_app(config)
+    """Run a local server in the foreground until Ctrl-C (``ready`` once the port is bound, else OSError)."""
     sock = listening_socket(host, port)
+    app = create_app(config)
+    server = Server(app, app.local.stopping, log_level, embedded=False)
     if ready is not None:
         ready()
-    uv_config = uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal after a clean stop
-        Server(uv_config, app.local.stopping).run(sockets=[sock])
+        server.run(sockets=[sock])

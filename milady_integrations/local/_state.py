@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from ..schema import DEFAULT_MODEL
+from ..catalogue import DEFAULT_MODEL
 from ._faults import Faults, ImageUrlFault, ResponseShape
 
 #: Catalogue price of one image per model (illustrative; the service's catalogue changes). The
@@ -26,8 +26,11 @@ DEFAULT_PRICES: dict[str, float] = {
     "bfl/flux-kontext-max": 0.06666667,
 }
 MARKUP = Decimal("1.2")
-DEFAULT_LOCAL_KEY = "local-key"
 MiB = 1024 * 1024
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(repr(float(value)))
 
 
 @dataclass
@@ -56,8 +59,8 @@ class ServerConfig:
     request_log: int = 100  #: generate requests kept for ``GET /_local/requests``
 
     def price(self, model: str) -> Decimal:
-        """One image's catalogue price."""
-        return Decimal(repr(self.prices.get(model, self.prices[DEFAULT_MODEL])))
+        """One image's catalogue price (unknown models cost what the default does)."""
+        return _dec(self.prices.get(model, self.prices[DEFAULT_MODEL]))
 
     def billed(self, model: str, images: int = 1) -> float:
         """What ``images`` images cost, as the service computes it (a 402's ``required``)."""
@@ -65,7 +68,7 @@ class ServerConfig:
 
     @property
     def local_key(self) -> str:
-        return sorted(self.api_keys)[0] if self.api_keys else DEFAULT_LOCAL_KEY
+        return sorted(self.api_keys)[0] if self.api_keys else "local-key"
 
 
 @dataclass(frozen=True)
@@ -92,12 +95,10 @@ class ServerStats:
 
 def iso(epoch: float) -> str:
     """``Date.toISOString()``: 2025-01-01T00:00:00.000Z."""
-    moment = datetime.fromtimestamp(epoch, timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
-@dataclass(frozen=True)
-class Stored:
+class Stored(NamedTuple):
     data: bytes
     mime: str
     fault: ImageUrlFault | None
@@ -107,29 +108,22 @@ class State:
     """Balances, counters, rate windows, images, gallery and the request log of one server."""
 
     def __init__(self, config: ServerConfig) -> None:
-        self.config = config
-        self.lock = threading.Lock()
+        self.config, self.lock, self.last_created, self.image_bytes = config, threading.Lock(), 0.0, 0
         self.stopping = threading.Event()  # set while stopping: stalled answers end at once
-        self.balances: dict[str, Decimal] = {}
+        self.balances = {key: _dec(config.initial_credits) for key in config.api_keys or ()}
         self.images: OrderedDict[str, Stored] = OrderedDict()
-        self.image_bytes = 0
         self.gallery: dict[str, list[dict[str, Any]]] = {}
-        self.last_created = 0.0
-        for key in config.api_keys or ():
-            self.balance(key)
         self.reset()
 
     def reset(self) -> None:
         """Faults, counters, rate-limit windows and the request log (balances, images, gallery stay)."""
         self.config.faults.clear()
         with self.lock:
-            self.counts: Counter[str] = Counter()
-            self.requests: Counter[str] = Counter()
+            self.counts: Counter[str] = Counter()  # generate_validated and the images_* counters
+            self.requests: Counter[str] = Counter()  # per endpoint
             self.credits_billed = Decimal(0)
             self.windows: dict[str, deque[float]] = {}
             self.log: deque[dict[str, Any]] = deque(maxlen=self.config.request_log)
-
-    # ------------------------------------------------------------ keys and credits
 
     def key_of(self, headers: Mapping[str, str]) -> str | None:
         """The caller's key (X-API-Key, else Bearer) if this server accepts it."""
@@ -140,31 +134,29 @@ class State:
     def balance(self, key: str, set_to: float | None = None) -> float:
         with self.lock:
             if set_to is not None:
-                self.balances[key] = Decimal(repr(float(set_to)))
-            return float(self.balances.setdefault(key, Decimal(repr(float(self.config.initial_credits)))))
+                self.balances[key] = _dec(set_to)
+            return float(self.balances.setdefault(key, _dec(self.config.initial_credits)))
 
     def reserve(self, key: str, amount: float) -> bool:
         """Take ``amount`` now (so concurrent requests cannot overspend); False when short."""
-        need = Decimal(repr(amount))
-        self.balance(key)
         with self.lock:
-            if self.balances[key] < need:
-                return False
-            self.balances[key] -= need
-            return True
+            have = self.balances.setdefault(key, _dec(self.config.initial_credits))
+            if have >= _dec(amount):
+                self.balances[key] = have - _dec(amount)
+            return have >= _dec(amount)
 
     def settle(self, key: str, reserved: float, model: str, made: int, failed: int) -> None:
         """Give back what was reserved beyond ``made`` images and count what happened."""
-        charged = Decimal(repr(self.config.billed(model, made))) if made else Decimal(0)
+        charged = _dec(self.config.billed(model, made)) if made else Decimal(0)
         with self.lock:
-            self.balances[key] += Decimal(repr(reserved)) - charged
+            self.balances[key] += _dec(reserved) - charged
             self.counts.update(images_generated=made, images_failed=failed, images_billed=made)
             self.credits_billed += charged
 
-    # ------------------------------------------------------------ rate limit, as the service keys callers
-
     def rate(self, headers: Mapping[str, str]) -> tuple[dict[str, str], int | None]:
-        """The X-RateLimit-* headers, and seconds to wait when refused (None: allowed)."""
+        """The X-RateLimit-* headers, and seconds to wait when refused (None: allowed).
+
+        Callers are keyed as the service keys them: X-API-Key, an ``eliza_`` Bearer, else "public"."""
         auth = headers.get("authorization", "")
         who = headers.get("x-api-key") or (auth[7:] if auth.startswith("Bearer eliza_") else "") or "public"
         cfg, now = self.config, time.time()
@@ -183,16 +175,11 @@ class State:
         return self.limit_headers(max(0, cfg.rate_limit - count), reset_at), wait
 
     def limit_headers(self, remaining: int, reset_at: float) -> dict[str, str]:
-        return {
-            "X-RateLimit-Limit": str(self.config.rate_limit),
-            "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": iso(reset_at),
-            "X-RateLimit-Policy": self.config.rate_policy,
-        }
-
-    # ------------------------------------------------------------ images and gallery
+        return {"X-RateLimit-Limit": str(self.config.rate_limit), "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Reset": iso(reset_at), "X-RateLimit-Policy": self.config.rate_policy}
 
     def store(self, data: bytes, mime: str, fault: ImageUrlFault | None) -> str:
+        """Keep an image under a new id; the least recently used go past ``image_store_bytes``."""
         image_id = uuid.uuid4().hex
         with self.lock:
             self.images[image_id] = Stored(data, mime, fault)
@@ -213,18 +200,9 @@ class State:
             self.last_created = max(time.time(), self.last_created + 0.001)
             return self.last_created
 
-    def record(self, key: str, item: dict[str, Any]) -> None:
-        with self.lock:
-            self.gallery.setdefault(key, []).append(item)
-
     def stats(self) -> ServerStats:
         with self.lock:
-            return ServerStats(
-                requests=dict(self.requests),
-                generate_validated=self.counts["generate_validated"],
-                images_generated=self.counts["images_generated"],
-                images_failed=self.counts["images_failed"],
-                images_billed=self.counts["images_billed"],
-                credits_billed=float(self.credits_billed),
-                credits={key: float(value) for key, value in self.balances.items()},
-            )
+            counts = {name: self.counts[name] for name in ("generate_validated", "images_generated", "images_failed",
+                                                           "images_billed")}
+            return ServerStats(dict(self.requests), **counts, credits_billed=float(self.credits_billed),
+                               credits={key: float(value) for key, value in self.balances.items()})

@@ -16,11 +16,9 @@ import uvicorn
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """Bound before uvicorn starts, so the port is known (and taken) at once.
-
-    IPPROTO_TCP, not 0: asyncio turns TCP_NODELAY on only for sockets that say TCP;
-    without it every answer waits ~40 ms for a delayed ACK (headers and body are two writes).
-    """
+    """Bound before uvicorn starts, so the port is known (and taken) at once. IPPROTO_TCP, not 0:
+    asyncio turns TCP_NODELAY on only for sockets that say TCP; without it every answer waits ~40 ms
+    for a delayed ACK (headers and body are two writes)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -32,11 +30,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 async def drop_connection(send: Any) -> None:
-    """Break the connection of the request that ``send`` (uvicorn's own ASGI send) belongs to.
-
-    An ASGI app can only answer cleanly; the send callable is a method of uvicorn's
-    per-request cycle object, which holds the transport.
-    """
+    """Break the connection of the request that ``send`` (uvicorn's own ASGI send) belongs to: an ASGI
+    app can only answer cleanly; ``send`` is a method of uvicorn's per-request cycle, which holds the transport."""
     cycle = getattr(send, "__self__", None)
     transport = getattr(cycle, "transport", None)
     if transport is None:  # not under uvicorn: an exception mid-answer also breaks the reply
@@ -49,15 +44,15 @@ async def drop_connection(send: Any) -> None:
 
 
 class Server(uvicorn.Server):
-    """uvicorn that stops at once when asked, from any thread, and tells stalled answers to end.
+    """uvicorn that stops at once when asked, from any thread, and tells stalled answers to end: its main
+    loop polls ``should_exit`` every 0.1 s; ``main_loop`` also wakes on ``request_stop`` (milliseconds)."""
 
-    uvicorn's main loop polls ``should_exit`` every 0.1 s; ``main_loop`` is overridden to
-    also wake on ``request_stop`` (stopping a test's server then takes milliseconds).
-    """
-
-    def __init__(self, config: uvicorn.Config, stopping: threading.Event) -> None:
-        super().__init__(config)
+    def __init__(self, app: Any, stopping: threading.Event, log_level: str, *, embedded: bool) -> None:
+        # Embedded: log_config=None leaves the host application's logging alone, and no access log.
+        extra: dict[str, Any] = {"log_config": None, "access_log": False} if embedded else {}
+        super().__init__(uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=2, **extra))
         self.stopping = stopping
+        stopping.clear()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 
