@@ -26,9 +26,11 @@ class Remote:
 
 
 @contextmanager
-def server_process(*, cheap: bool) -> Iterator[Remote]:
-    """A LocalServer in a child process (its own GIL), stopped on exit."""
-    command = [sys.executable, str(HERE / "_server.py"), *(["--cheap"] if cheap else [])]
+def server_process(*, cheap: bool = False, plain: bool = False) -> Iterator[Remote]:
+    """A server in a child process (its own GIL), stopped on exit: the LocalServer, or ``plain``
+    canned answers from the standard library's HTTP server (see ``_server.py``)."""
+    flags = ["--cheap"] * cheap + ["--plain"] * plain
+    command = [sys.executable, str(HERE / "_server.py"), *flags]
     child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None

@@ -27,6 +27,8 @@ import bench_fanout  # noqa: E402
 import bench_imports  # noqa: E402
 import bench_server  # noqa: E402
 
+#: Both clients' requests/s against bare httpx's (benchmark 1).
+CLIENT_TARGET = 0.95
 PACKAGES = ("httpx", "pydantic", "pillow", "numpy", "torch", "uvicorn", "starlette", "gradio", "langchain-core")
 BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "client": bench_client.run,
@@ -59,7 +61,22 @@ NOTES = """\
   page faults here, more than the conversion itself; this sandboxed machine makes page
   faults dear), PIL's array copy (8.5 ms for 4 images) and the scaling pass (3.5 ms).
   A fresh output tensor is needed per run (ComfyUI keeps it), so the first touch stays.
-- Client overhead and fan-out are within target; nothing in the client needed changing.
+- **Client overhead** is measured against a plain standard-library server (section 1), whose
+  cheap answers expose the client's own cost; the local server's heavier answers hid it.
+  Profiled over 4,000 `generate_image` calls (cProfile, once against that server and once with
+  httpx's `MockTransport` so that the sockets drop out): the capped chunk loop and the header
+  redaction on every request are gone (API answers are read in one read, the capped loop is
+  only for image downloads; headers are redacted only when DEBUG logging is on). What is left
+  is mostly httpx's own work, which bare httpx pays too: building the `httpx.Request` (about
+  20 % of the profiled time), cookie extraction from each answer (about 25 %) and the sending.
+  The client's own share: checking the request (about 7 %), JSON and result parsing (about 4 %),
+  the request id (about 1 %: three `Headers.get` scans of every header, now one pass). The
+  client builds its `httpx.Request` and calls `send`, skipping the defaults merging that a bare
+  `post` pays, so its CPU time per request is at or below bare httpx's. Before those changes,
+  two runs of the same benchmark gave sync 0.95x and 0.92x, async 1.02x and 0.95x, with the
+  client's CPU per request 40-100 us above bare httpx's (sync 733 us against 632 us).
+  On this shared 2-core machine the requests/s of a run swing with other jobs' load; the CPU
+  per request is the steadier figure.
 """
 
 
@@ -109,10 +126,10 @@ def render(results: dict[str, Any], quick: bool) -> str:
         "",
         "| # | Benchmark | Result | Target | Met |",
         "|---|---|---|---|---|",
-        f"| 1 | MiladyClient vs bare httpx (requests/s) | {c['sync_ratio']:.2f}x | >= 0.90x "
-        f"| {_ok(c['sync_ratio'] >= 0.9)} |",
-        f"| 1 | AsyncMiladyClient vs bare httpx (requests/s) | {c['async_ratio']:.2f}x | >= 0.90x "
-        f"| {_ok(c['async_ratio'] >= 0.9)} |",
+        f"| 1 | MiladyClient vs bare httpx (requests/s) | {c['sync_ratio']:.2f}x | >= {CLIENT_TARGET:.2f}x "
+        f"| {_ok(c['sync_ratio'] >= CLIENT_TARGET)} |",
+        f"| 1 | AsyncMiladyClient vs bare httpx (requests/s) | {c['async_ratio']:.2f}x | >= {CLIENT_TARGET:.2f}x "
+        f"| {_ok(c['async_ratio'] >= CLIENT_TARGET)} |",
     ]
     for kind in ("sync", "async"):
         k = f[kind]
@@ -148,20 +165,30 @@ def render(results: dict[str, Any], quick: bool) -> str:
         "",
         "## 1. Client overhead",
         "",
-        f"Sequential `generate_image` calls ({c['requests_per_round']} per round, {c['rounds']} rounds, variants",
-        "interleaved) against a server in its own process that draws each distinct picture once and",
-        "serves the same bytes again (`benchmarks/_server.py --cheap`; the HTTP contract is unchanged),",
-        "so the figures are HTTP on loopback plus each side's own work. Bare httpx posts the same body",
-        "to the same endpoint and parses the JSON. Ratios: median of each round's ratio.",
+        "Against the standard library's `ThreadingHTTPServer` in its own process with canned JSON",
+        "answers (`benchmarks/_server.py --plain`: HTTP/1.1 keep-alive, Content-Length), so its own",
+        "cost per request is tiny and the figures are loopback HTTP plus each caller's own work.",
+        f"Sequential requests in blocks of {c['requests_per_block']}, alternately `generate_image` and the",
+        "credits balance; bare httpx sends the key, posts the same JSON body, checks the status and",
+        f"parses the JSON, each on one kept-alive connection. A run is {c['pairs']} pairs of blocks, bare and client",
+        "interleaved (the order alternating), and its ratio is the median of its pairs' ratios; the",
+        f"result is the median of {c['runs']} runs. CPU: this process's CPU time per request (both sides",
+        "in the same process, the server in another).",
         "",
-        "| Variant | requests/s |",
-        "|---|---|",
-        *(f"| {name} | {rps:.0f} |" for name, rps in c["rps"].items()),
+        "| Client | ratio (median) | each run | bare httpx requests/s | client requests/s "
+        "| bare CPU / request | client CPU / request |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {label} | {c[kind]['ratio']:.2f}x | {' '.join(f'{r:.2f}' for r in c[kind]['ratios'])} "
+            f"| {c[kind]['bare_rps']:.0f} | {c[kind]['client_rps']:.0f} "
+            f"| {c[kind]['bare_cpu_us']:.0f} us | {c[kind]['client_cpu_us']:.0f} us |"
+            for label, kind in (("MiladyClient", "sync"), ("AsyncMiladyClient", "async"))
+        ),
         "",
         "## 2. Fan-out",
         "",
-        f"`generate_images` with {f['latency'] * 1000:.0f} ms of server latency per request",
-        "(cheap pictures, as above).",
+        f"`generate_images` with {f['latency'] * 1000:.0f} ms of server latency per request, against the local",
+        "server drawing each distinct picture once (`benchmarks/_server.py --cheap`).",
         "",
         "| Client | one 4-image request | 16 images, conc. 4 | ratio | 64 images, conc. 8 | ideal | ratio |",
         "|---|---|---|---|---|---|---|",

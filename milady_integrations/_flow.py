@@ -40,6 +40,7 @@ T = TypeVar("T")
 GENERATE_PATH = "/api/v1/generate-image"
 BALANCE_PATH = "/api/v1/credits/balance"
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-vercel-id")
+_REQUEST_ID_RANK = {name.encode(): rank for rank, name in enumerate(_REQUEST_ID_HEADERS)}
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key"})
 _MAX_REDIRECTS = 5
 
@@ -92,11 +93,18 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: ("***" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
 
 
-def request_id_of(headers: Mapping[str, str]) -> str | None:
-    for name in _REQUEST_ID_HEADERS:
-        if headers.get(name):
-            return headers[name]
-    return None
+def request_id_of(headers: httpx.Headers) -> str | None:
+    """The first of ``_REQUEST_ID_HEADERS`` present, in their order of preference.
+
+    One pass over the raw headers: it runs on every answer, and each ``Headers.get``
+    scans and decodes all of them (the service's own id, x-vercel-id, comes last).
+    """
+    best: tuple[int, bytes] | None = None
+    for key, value in headers.raw:
+        rank = _REQUEST_ID_RANK.get(key.lower())
+        if rank is not None and value and (best is None or rank < best[0]):
+            best = (rank, value)
+    return None if best is None else best[1].decode(headers.encoding)
 
 
 @functools.lru_cache(maxsize=64)

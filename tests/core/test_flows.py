@@ -289,6 +289,26 @@ def test_generate_flow_reads_or_fails_without_paying_twice(script, waits, error_
     assert type(result) is error_class and result.may_have_run is may_have_run
 
 
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ([("X-Vercel-Id", "fra1::abc"), ("X-Request-Id", "req_9")], "req_9"),
+        ([("Request-Id", "req_8"), ("x-vercel-id", "fra1::abc")], "req_8"),
+        ([("x-vercel-id", "fra1::abc")], "fra1::abc"),
+        ([("X-Request-Id", ""), ("x-vercel-id", "fra1::abc")], "fra1::abc"),
+        ([("Content-Type", "application/json")], None),
+    ],
+)
+def test_answers_and_errors_carry_the_preferred_request_id(headers, expected) -> None:
+    body = json.dumps({"images": [IMAGE], "numImages": 1}).encode()
+    flow = generate_flow(config(), GenerateImageRequest.create("a fox"))
+    _, result, _ = drive(flow, [Received(200, httpx.Headers(headers), body, 0.01)])
+    assert result.request_ids == ([expected] if expected else [])
+    failed = Received(500, httpx.Headers(headers), CATCH_ALL_500.body, 0.01)
+    _, error, _ = drive(generate_flow(config(), GenerateImageRequest.create("a fox")), [failed])
+    assert isinstance(error, OutcomeUnknownError) and error.request_id == expected
+
+
 def test_balance_flow_wants_a_number() -> None:
     _, result, _ = drive(balance_flow(config()), [answer(200, {"balance": "lots"})])
     assert isinstance(result, UnexpectedResponseError)
