@@ -26,9 +26,9 @@ from .config_file import CONFIG_FILE_NAME, resolve_endpoint
 from .errors import InvalidRequestError, MiladyError
 from .images import write_image
 from .offline import service_or_local
+from .progress import Tick, wait_with_progress
 from .request import FIELDS, FieldProblem, check_request
 from .results import ImageGenerationResult
-from .wording import plural
 
 #: One exit code per kind of failure, so scripts can react without parsing text (argparse uses 2 too).
 EXIT_CODES: dict[type[MiladyError], int] = {
@@ -115,12 +115,18 @@ class _Spending:
             "(its images were not saved)"
 
 
-async def _ticker(label: str, stream: TextIO, started: float) -> None:
-    """Elapsed time while waiting; one line when not on a terminal."""
-    while stream.isatty():  # until cancelled
-        print(f"\r{label}... {time.monotonic() - started:5.1f} s", end="", file=stream, flush=True)
-        await asyncio.sleep(0.2)
-    print(f"{label}...", file=stream, flush=True)
+def _waiting(stream: TextIO) -> Callable[[Tick], None]:
+    """The core's waiting line, redrawn in place on a terminal; said once in a log."""
+    said: list[str] = []
+
+    def show(tick: Tick) -> None:
+        if stream.isatty():
+            print(f"\r{tick.text}\x1b[K", end="", file=stream, flush=True)
+        elif not said:
+            said.append(tick.text)
+            print(tick.text, file=stream, flush=True)
+
+    return show
 
 
 async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending: _Spending) -> int:
@@ -145,12 +151,12 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending
             if unavailable:
                 print(f"warning: {unavailable}", file=err, flush=True)
             started = time.monotonic()
-            ticker = asyncio.create_task(_ticker(f"generating {plural(request.num_images, 'image')}", err, started))
             try:
                 spending.sent = True
-                result: ImageGenerationResult = await client.send(request)
+                result: ImageGenerationResult = await wait_with_progress(
+                    client.send(request), images=request.num_images, model=request.model, show=_waiting(err),
+                    client=client)
             finally:
-                ticker.cancel()
                 if err.isatty():
                     print(file=err)
             print(f"done in {time.monotonic() - started:.1f} s", file=err, flush=True)

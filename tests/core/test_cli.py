@@ -27,6 +27,9 @@ def test_generate_without_a_key_uses_the_local_server_and_says_so(tmp_path: Path
     assert len(paths) == 2 and all(p.exists() and p.suffix == ".webp" for p in paths)
     assert Image.open(paths[0]).size == IMAGE_SIZES["9:16"]
     assert "drawn locally" in err and "not by a model" in err
+    # The waiting line every face shows, said once (stderr is not a terminal here).
+    waiting = [line for line in err.splitlines() if line.startswith("Generating ")]
+    assert len(waiting) == 1 and waiting[0].startswith("Generating 2 images with google/gemini-2.5-flash-image: 0 s")
 
 
 def test_image_to_image_from_a_file(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -15,12 +15,18 @@ from milady_integrations.wording import waiting_line
 MODEL = "google/gemini-2.5-flash-image"
 
 
+@pytest.fixture(autouse=True)
+def _no_recent_runs() -> Iterator[None]:
+    """Other tests in this process ran the model: each test here starts with no estimate."""
+    RECENT.clear()
+    yield
+    RECENT.clear()
+
+
 @pytest.fixture
 async def client(server: LocalServer) -> AsyncIterator[AsyncMiladyClient]:
-    RECENT.clear()
     async with AsyncMiladyClient(server.api_key, base_url=server.base_url) as made:
         yield made
-    RECENT.clear()
 
 
 async def test_a_real_generation_is_shown_waiting_then_its_cost_estimate(client: AsyncMiladyClient) -> None:
@@ -48,11 +54,9 @@ async def test_the_estimate_joins_the_line_once_the_price_is_known(client: Async
 
 
 async def test_recent_runs_of_the_model_give_the_time_left_and_the_bar_its_pace() -> None:
-    RECENT.clear()
     RECENT.record(MODEL, 30.0)
     ticks: list[Tick] = []
     await wait_with_progress(asyncio.sleep(0), images=1, model=MODEL, show=ticks.append)
-    RECENT.clear()
     assert ticks[0].text == f"Generating 1 image with {MODEL}: 0 s (~30 s left)"
     assert wait_fraction(15.0, 30.0) == pytest.approx(ON_TIME / 2)
 
