@@ -39,6 +39,7 @@ __all__ = [
     "FIELDS",
     "FIELD_DESCRIPTIONS",
     "FIELD_LABELS",
+    "JS_WHITESPACE",
     "FieldProblem",
     "FieldSpec",
     "GenerateImageRequest",
