@@ -43,13 +43,11 @@ RECOVER_FOR = 30.0
 DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
 
 
+@dataclass(frozen=True)
 class Secret:
     """A string that never shows itself in a repr, a log line or an f-string."""
 
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
+    _value: str
 
     def get_secret_value(self) -> str:
         return self._value
@@ -58,12 +56,6 @@ class Secret:
         return "Secret('**********')"
 
     __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 def as_timeout(value: float | httpx.Timeout | None, default: httpx.Timeout) -> httpx.Timeout:
@@ -182,8 +174,5 @@ class ClientConfig:
         return headers
 
 
-if set(ClientOptions.__annotations__) != {f for f in ClientConfig.__dataclass_fields__} - {
-    "api_key",
-    "base_url",
-}:  # pragma: no cover
+if set(ClientOptions.__annotations__) != set(ClientConfig.__dataclass_fields__) - {"api_key", "base_url"}:
     raise RuntimeError("ClientOptions must name exactly ClientConfig's options")
