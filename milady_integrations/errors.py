@@ -14,22 +14,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 __all__ = [
-    "AuthenticationError",
-    "GenerationFailedError",
-    "ImageDownloadError",
-    "InsufficientCreditsError",
-    "InvalidRequestError",
-    "MiladyAPIError",
-    "MiladyConnectionError",
-    "MiladyError",
-    "MiladyTimeoutError",
-    "MiladyWarning",
-    "OutcomeUnknownError",
-    "RateLimitError",
-    "ServiceUnavailableError",
-    "UnexpectedResponseError",
+    "AuthenticationError", "GenerationFailedError", "ImageDownloadError", "InsufficientCreditsError",
+    "InvalidRequestError", "MiladyAPIError", "MiladyConnectionError", "MiladyError", "MiladyTimeoutError",
+    "MiladyWarning", "OutcomeUnknownError", "RateLimitError", "ServiceUnavailableError", "UnexpectedResponseError",
     "error_from_response",
-]
+]  # fmt: skip
 
 
 class MiladyWarning(UserWarning):
@@ -37,11 +26,7 @@ class MiladyWarning(UserWarning):
 
 
 class MiladyError(Exception):
-    """Base of every error this library raises.
-
-    A subclass declares its extra details as class attributes with defaults; the
-    constructor takes them by name (``RateLimitError(message, retry_after=3.0)``).
-    """
+    """Base of every error this library raises; a subclass's details are class attributes, set by name."""
 
     #: The docs' advice for this kind of failure.
     default_hint: str = ""
@@ -198,29 +183,21 @@ WRONG_URL_HINT = (
 )
 # The service's own bodies whose meaning is certain (anything else of that status is not).
 REFUNDED_500 = "No images were generated"
-SERVICE_503S = frozenset(
-    {
-        "Image generation service is not configured",
-        "Image generation is temporarily unavailable. Please try again shortly.",
-    }
-)
-SERVICE_401S = frozenset(
-    {
-        "Authentication required. Provide a valid session or API key.",  # generate-image
-        "Invalid or expired API key",  # the shared auth helper (balance and other routes)
-    }
-)
-_GATEWAY_STATUSES = frozenset({502, 504, 520, 521, 522, 523, 524})
+SERVICE_503S = {
+    "Image generation service is not configured",
+    "Image generation is temporarily unavailable. Please try again shortly.",
+}
+SERVICE_401S = {
+    "Authentication required. Provide a valid session or API key.",  # generate-image
+    "Invalid or expired API key",  # the shared auth helper (balance and other routes)
+}
+_GATEWAY_STATUSES = {502, 504, 520, 521, 522, 523, 524}
 MAY_HAVE_BEEN_CHARGED = "the request may have been charged"
 # Words in the service's 400 messages -> the field they are about.
 _FIELD_WORDS = {
-    "prompt": "prompt",
-    "numimages": "num_images",
-    "sourceimage": "source_image",
-    "aspectratio": "aspect_ratio",
-    "stylepreset": "style_preset",
-    "model": "model",
-}
+    "prompt": "prompt", "numimages": "num_images", "sourceimage": "source_image", "aspectratio": "aspect_ratio",
+    "stylepreset": "style_preset", "model": "model",
+}  # fmt: skip
 
 
 def _field_of(message: str) -> str | None:
@@ -267,18 +244,13 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
 
 def _issues_text(issues: object) -> tuple[str | None, str | None]:
     """The other variant's ``details.issues`` (zod issues) as "field: message; ...", and the first field."""
-    parts: list[str] = []
-    first: str | None = None
-    for issue in issues if isinstance(issues, list) else ():
-        if not isinstance(issue, dict):
-            continue
-        path = issue.get("path")
-        where = ".".join(map(str, path)) if isinstance(path, list) and path else ""
-        text = str(issue.get("message") or issue.get("code") or "invalid")
-        parts.append(f"{where}: {text}" if where else text)
-        if first is None and where:
-            first = _field_of(where)
-    return ("; ".join(parts) or None), first
+    pairs = [
+        (".".join(map(str, i["path"])) if isinstance(i.get("path"), list) else "", i.get("message") or i.get("code"))
+        for i in (issues if isinstance(issues, list) else ())
+        if isinstance(i, dict)
+    ]
+    text = "; ".join(f"{where}: {what or 'invalid'}" if where else str(what or "invalid") for where, what in pairs)
+    return text or None, next(filter(None, (_field_of(where) for where, _ in pairs if where)), None)
 
 
 def _invalid(data: Mapping[str, Any], server_text: str | None, common: dict[str, Any]) -> MiladyError:

@@ -92,16 +92,11 @@ class ImageGenerationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything about the result as plain JSON-able data (tool artifacts, structured content)."""
+        names = ("urls", "requested", "returned", "partial", "model", "cost", "request_ids", "text", "errors", "notes")
         return {
             "images": [image.to_dict() for image in self.images],
-            "urls": self.urls,
-            "requested": self.requested,
-            "returned": self.returned,
-            "partial": self.partial,
-            "model": self.model,
-            "cost": self.cost,
+            **{name: getattr(self, name) for name in names},
             "request_ids": list(self.request_ids),
-            "text": self.text,
             "errors": [str(error) for error in self.errors],
             "notes": list(self.notes),
         }
