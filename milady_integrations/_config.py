@@ -41,6 +41,7 @@ DEFAULT_MAX_RETRY_WAIT = 60.0
 #: How long the faces look in the gallery for what a failure that may have run made.
 RECOVER_FOR = 30.0
 DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+_USER_AGENT = f"milady-integrations/{__version__} httpx/{httpx.__version__}"
 
 
 @dataclass(frozen=True)
@@ -162,14 +163,10 @@ class ClientConfig:
 
     def headers(self, *, auth: bool = True) -> dict[str, str]:
         """Request headers; with ``auth`` the key in both headers the service reads (it must be set)."""
-        headers = {
-            "User-Agent": f"milady-integrations/{__version__} httpx/{httpx.__version__}",
-            "Accept": "application/json",
-        }
-        key = self.require_key() if auth else None
-        if key is not None:
-            headers["Authorization"] = f"Bearer {key}"
-            headers["X-API-Key"] = key
+        headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
+        if auth:
+            key = self.require_key()
+            headers.update({"Authorization": f"Bearer {key}", "X-API-Key": key})
         headers.update(self.default_headers)
         return headers
 

@@ -60,55 +60,22 @@ def _listing(table: Mapping[Any, str]) -> str:
 
 
 #: In the order forms show them (ComfyUI saves widget values by position: never reorder).
-FIELDS: dict[str, FieldSpec] = {
-    spec.name: spec
-    for spec in (
-        FieldSpec(
-            "prompt",
-            "prompt",
-            "Prompt",
-            "What the image should show: subject, style, lighting and composition. "
-            f"1 to {PROMPT_MAX_CHARS} characters.",
-            None,
-            max_length=PROMPT_MAX_CHARS,
-        ),
-        FieldSpec("model", "model", "Model", f"Image model to use. Default: {DEFAULT_MODEL}.", DEFAULT_MODEL, MODELS),
-        FieldSpec(
-            "aspect_ratio",
-            "aspectRatio",
-            "Aspect ratio",
-            f"Shape of the image: {_listing(ASPECT_RATIO_DESCRIPTIONS)}.",
-            DEFAULT_ASPECT_RATIO,
-            ASPECT_RATIOS,
-        ),
-        FieldSpec(
-            "style_preset",
-            "stylePreset",
-            "Style preset",
-            f"Style words the service adds to the prompt: {_listing(STYLE_PRESET_DESCRIPTIONS)}.",
-            DEFAULT_STYLE_PRESET,
-            STYLE_PRESETS,
-        ),
-        FieldSpec(
-            "num_images",
-            "numImages",
-            "Number of images",
-            f"How many images to generate in one request, {NUM_IMAGES_MIN} to {NUM_IMAGES_MAX}; each is billed.",
-            DEFAULT_NUM_IMAGES,
-            minimum=NUM_IMAGES_MIN,
-            maximum=NUM_IMAGES_MAX,
-        ),
-        FieldSpec(
-            "source_image",
-            "sourceImage",
-            "Source image",
-            "Optional image to transform (image-to-image), as a data:image/...;base64 URL "
-            f"of at most {SOURCE_IMAGE_MAX_CHARS:,} characters.",
-            None,
-            max_length=SOURCE_IMAGE_MAX_CHARS,
-        ),
-    )
-}
+FIELDS: dict[str, FieldSpec] = {spec.name: spec for spec in (
+    FieldSpec("prompt", "prompt", "Prompt", "What the image should show: subject, style, lighting and composition. "
+              f"1 to {PROMPT_MAX_CHARS} characters.", None, max_length=PROMPT_MAX_CHARS),
+    FieldSpec("model", "model", "Model", f"Image model to use. Default: {DEFAULT_MODEL}.", DEFAULT_MODEL, MODELS),
+    FieldSpec("aspect_ratio", "aspectRatio", "Aspect ratio",
+              f"Shape of the image: {_listing(ASPECT_RATIO_DESCRIPTIONS)}.", DEFAULT_ASPECT_RATIO, ASPECT_RATIOS),
+    FieldSpec("style_preset", "stylePreset", "Style preset",
+              f"Style words the service adds to the prompt: {_listing(STYLE_PRESET_DESCRIPTIONS)}.",
+              DEFAULT_STYLE_PRESET, STYLE_PRESETS),
+    FieldSpec("num_images", "numImages", "Number of images",
+              f"How many images to generate in one request, {NUM_IMAGES_MIN} to {NUM_IMAGES_MAX}; each is billed.",
+              DEFAULT_NUM_IMAGES, minimum=NUM_IMAGES_MIN, maximum=NUM_IMAGES_MAX),
+    FieldSpec("source_image", "sourceImage", "Source image", "Optional image to transform (image-to-image), as a "
+              f"data:image/...;base64 URL of at most {SOURCE_IMAGE_MAX_CHARS:,} characters.",
+              None, max_length=SOURCE_IMAGE_MAX_CHARS),
+)}  # fmt: skip
 FIELD_DESCRIPTIONS: dict[str, str] = {name: spec.description for name, spec in FIELDS.items()}
 FIELD_LABELS: dict[str, str] = {name: spec.label for name, spec in FIELDS.items()}
 
