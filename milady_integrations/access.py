@@ -104,15 +104,16 @@ class OperatorLimits:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._app: deque[tuple[float, int]] = deque()
-        self._callers: dict[str, deque[tuple[float, int]]] = {}
+        self._billed: deque[tuple[float, str, int]] = deque()  # (when, caller, images), oldest first
         self._held: dict[str, int] = {}
 
-    def _prune(self, events: deque[tuple[float, int]], now: float) -> None:
-        while events and events[0][0] <= now - self.window:
-            events.popleft()
+    def _events(self, caller: str | None, now: float) -> list[tuple[float, int]]:
+        """(when, images) billed inside the window, for ``caller`` or (None) for the app."""
+        while self._billed and self._billed[0][0] <= now - self.window:
+            self._billed.popleft()
+        return [(when, count) for when, who, count in self._billed if caller is None or who == caller]
 
-    def _wait(self, events: deque[tuple[float, int]], used: int, want: int, limit: int, now: float) -> float:
+    def _wait(self, events: list[tuple[float, int]], used: int, want: int, limit: int, now: float) -> float:
         """Seconds until ``want`` more images fit under ``limit``."""
         for when, count in events:
             used -= count
@@ -124,15 +125,11 @@ class OperatorLimits:
         """Hold ``images`` for ``caller`` or raise :class:`OperatorLimitError` (nothing is sent)."""
         with self._lock:
             now = self.clock()
-            self._prune(self._app, now)
-            mine = self._callers.setdefault(caller, deque())
-            self._prune(mine, now)
-            held_all = sum(self._held.values())
-            held_mine = self._held.get(caller, 0)
-            for events, held, limit, whose in (
-                (mine, held_mine, self.per_caller, "for each caller"),
-                (self._app, held_all, self.per_app, "for everyone together"),
+            for who, held, limit, whose in (
+                (caller, self._held.get(caller, 0), self.per_caller, "for each caller"),
+                (None, sum(self._held.values()), self.per_app, "for everyone together"),
             ):
+                events = self._events(who, now)
                 used = sum(count for _, count in events) + held
                 if used + images > limit:
                     wait = self._wait(events, used, images, limit, now) if images <= limit else self.window
@@ -144,24 +141,19 @@ class OperatorLimits:
                         remaining=max(0, limit - used),
                         hint="",
                     )
-            self._held[caller] = held_mine + images
+            self._held[caller] = self._held.get(caller, 0) + images
             return Reservation(self, caller, images)
 
     def _settle(self, caller: str, held: int, billed: int) -> None:
         with self._lock:
             self._held[caller] = max(0, self._held.get(caller, 0) - held)
             if billed:
-                now = self.clock()
-                self._app.append((now, billed))
-                self._callers.setdefault(caller, deque()).append((now, billed))
+                self._billed.append((self.clock(), caller, billed))
 
     def used(self, caller: str | None = None) -> int:
         """Billed images in the current window (for one caller, or for the app)."""
         with self._lock:
-            now = self.clock()
-            events = self._app if caller is None else self._callers.get(caller, deque())
-            self._prune(events, now)
-            return sum(count for _, count in events)
+            return sum(count for _, count in self._events(caller, self.clock()))
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,9 @@ StylePreset = Literal[
     "isometric", "low-poly", "origami", "line-art", "cinematic", "3d-model",
 ]  # fmt: skip
 KnownModel = Literal[
-    "google/gemini-2.5-flash-image",
-    "google/gemini-3.1-flash-image-preview",
-    "google/gemini-3-pro-image",
-    "openai/gpt-image-2",
-    "bfl/flux-kontext-max",
-]
+    "google/gemini-2.5-flash-image", "google/gemini-3.1-flash-image-preview", "google/gemini-3-pro-image",
+    "openai/gpt-image-2", "bfl/flux-kontext-max",
+]  # fmt: skip
 
 ASPECT_RATIOS: tuple[AspectRatio, ...] = get_args(AspectRatio)
 STYLE_PRESETS: tuple[StylePreset, ...] = get_args(StylePreset)
