@@ -303,17 +303,12 @@ def _rate_limited(data: Mapping[str, Any], headers: Mapping[str, str], common: d
 
 
 def error_from_response(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    request_id: str | None = None,
+    status: int, headers: Mapping[str, str], body: bytes, *, request_id: str | None = None
 ) -> MiladyError:
     """THE mapping from a non-2xx answer (status, headers, raw body) to one error.
 
-    Works for the service's JSON bodies, its other deployed variant's
-    ``{"success": false, "error", "code"}`` bodies, and HTML or empty pages from proxies.
-    ``headers`` must look names up case-insensitively (httpx.Headers does).
+    Reads the service's JSON bodies, its other variant's ``{"success": false, "error", "code"}``
+    and proxies' HTML or empty pages. ``headers`` must be case-insensitive (httpx.Headers is).
     """
     try:
         parsed = json.loads(body) if body else None

@@ -116,11 +116,8 @@ def _shrink(image: PILImage.Image, fmt: str, max_base64_chars: int, scale: float
 
 
 def to_source_data_url(source: object, *, downscale: bool = False, max_chars: int | None = None) -> str:
-    """Turn a data URL, bytes, a file path or a PIL image into a checked source data URL.
-
-    The bytes must decode as an image. When the data URL would exceed the service's
-    limit it is refused, or downscaled when ``downscale`` is true.
-    """
+    """A data URL, bytes, a file path or a PIL image as a checked source data URL (the bytes must
+    decode); one over the service's limit is refused, or downscaled when ``downscale`` is true."""
     limit = SOURCE_IMAGE_MAX_CHARS if max_chars is None else max_chars
     if isinstance(source, str) and source.startswith("data:"):
         try:
@@ -228,11 +225,8 @@ _PASS_AS_IS = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 
 
 def fit_image(data: bytes, max_base64_chars: int) -> tuple[bytes, str]:
-    """The image as (bytes, MIME type) whose base64 text is at most ``max_base64_chars``.
-
-    Small images in a common format pass unchanged; others are re-encoded as JPEG and
-    shrunk step by step (aspect ratio kept) until they fit.
-    """
+    """The image as (bytes, MIME type) whose base64 text is at most ``max_base64_chars``: small ones
+    in a common format pass unchanged, others are re-encoded as JPEG and shrunk until they fit."""
     mime = sniff_mime(data)
     if mime in _PASS_AS_IS and _b64_len(data) <= max_base64_chars:
         return data, mime or "image/png"

@@ -223,9 +223,7 @@ def field_problems(
     downscale_source: bool = True,
 ) -> list[FieldProblem]:
     """Every problem of ``values`` (missing fields take their defaults), in ``FIELDS`` order; [] when all is well.
-
-    ``check_source=False`` skips reading the source image (a face checks it where it can).
-    """
+    ``check_source=False`` skips reading the source image (a face checks it where it can)."""
     return _judge(values, allow_unlisted_model, check_source, downscale_source)[1]
 
 

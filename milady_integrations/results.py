@@ -52,12 +52,9 @@ def partial_note(requested: int, returned: int) -> str:
 
 @dataclass
 class ImageGenerationResult:
-    """What a generation returned. ``partial`` is true when fewer images came back than asked.
-
-    ``errors`` holds the failures of requests that did not succeed when several were sent
-    (``generate_images``): the images of the others stay usable. ``cost`` is what the
-    service says it billed, when it says (None otherwise).
-    """
+    """What a generation returned. ``partial``: fewer images came back than asked. ``errors``: the
+    failed requests when several were sent (the others' images stay usable). ``cost``: what the
+    service says it billed, when it says."""
 
     images: list[GeneratedImage]
     requested: int
@@ -103,10 +100,7 @@ class ImageGenerationResult:
 
 
 def merge_results(parts: Sequence[ImageGenerationResult | BaseException], requested: int) -> ImageGenerationResult:
-    """One result from several requests; failed parts are kept as ``errors``.
-
-    Raises the first error only when every part failed, so partial work is never lost.
-    """
+    """One result from several requests; failed parts are kept as ``errors`` (raised only when all failed)."""
     results = [p for p in parts if isinstance(p, ImageGenerationResult)]
     errors = [p for p in parts if isinstance(p, BaseException)]
     for error in errors:
@@ -160,11 +154,8 @@ def _items(body: object, key: str, message: str, request_id: str | None) -> list
 def parse_generation_body(
     body: object, *, requested: int, model: str | None = None, request_id: str | None = None
 ) -> ImageGenerationResult:
-    """Read either response shape the service has answered with.
-
-    ``{"images": [...], "numImages": n}`` and ``{"success", "model", "images", "cost"}``.
-    Items with neither ``url`` nor ``image`` are dropped (they count as not returned).
-    """
+    """Read either answer shape, ``{"images", "numImages"}`` or ``{"success", "model", "images", "cost"}``;
+    items with neither ``url`` nor ``image`` are dropped (they count as not returned)."""
     images: list[GeneratedImage] = []
     for item in _items(body, "images", "The service answered 200 without an 'images' list.", request_id):
         raw, mime_type = item.get("image"), _text(item.get("mimeType"))
