@@ -8,47 +8,20 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import errors, schema
 from ._version import __version__
-from .catalogue import (
-    ASPECT_RATIOS,
-    DEFAULT_ASPECT_RATIO,
-    DEFAULT_MODEL,
-    DEFAULT_NUM_IMAGES,
-    DEFAULT_STYLE_PRESET,
-    MODELS,
-    NUM_IMAGES_MAX,
-    NUM_IMAGES_MIN,
-    PROMPT_MAX_CHARS,
-    SOURCE_IMAGE_MAX_CHARS,
-    STYLE_PRESETS,
-    AspectRatio,
-    KnownModel,
-    StylePreset,
-)
-from .errors import (
-    AuthenticationError,
-    GenerationFailedError,
-    ImageDownloadError,
-    InsufficientCreditsError,
-    InvalidRequestError,
-    MiladyAPIError,
-    MiladyConnectionError,
-    MiladyError,
-    MiladyTimeoutError,
-    MiladyWarning,
-    OutcomeUnknownError,
-    RateLimitError,
-    ServiceUnavailableError,
-    UnexpectedResponseError,
-    error_from_response,
-)
-from .request import FIELDS, FieldProblem, GenerateImageRequest, GenerateOptions, check_request
-from .results import GeneratedImage, ImageGenerationResult
+from .errors import *  # noqa: F403
+from .schema import *  # noqa: F403
 
 if TYPE_CHECKING:
-    from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES
-    from .client import AsyncMiladyClient, MiladyClient
-    from .images import to_source_data_url
+    # ``X as X``: the type checker's view of the lazy names below.
+    from ._config import API_KEY_ENV as API_KEY_ENV
+    from ._config import BASE_URL_ENV as BASE_URL_ENV
+    from ._config import DEFAULT_BASE_URL as DEFAULT_BASE_URL
+    from ._config import DEFAULT_MAX_RETRIES as DEFAULT_MAX_RETRIES
+    from .client import AsyncMiladyClient as AsyncMiladyClient
+    from .client import MiladyClient as MiladyClient
+    from .images import to_source_data_url as to_source_data_url
 
 # The clients pull in httpx; loaded on first use, so that code needing only the schema
 # (a ComfyUI node listing its inputs, a tool building its argument schema) stays light.
@@ -71,49 +44,4 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = [
-    "API_KEY_ENV",
-    "ASPECT_RATIOS",
-    "BASE_URL_ENV",
-    "DEFAULT_ASPECT_RATIO",
-    "DEFAULT_BASE_URL",
-    "DEFAULT_MAX_RETRIES",
-    "DEFAULT_MODEL",
-    "DEFAULT_NUM_IMAGES",
-    "DEFAULT_STYLE_PRESET",
-    "FIELDS",
-    "MODELS",
-    "NUM_IMAGES_MAX",
-    "NUM_IMAGES_MIN",
-    "PROMPT_MAX_CHARS",
-    "SOURCE_IMAGE_MAX_CHARS",
-    "STYLE_PRESETS",
-    "AspectRatio",
-    "AsyncMiladyClient",
-    "AuthenticationError",
-    "FieldProblem",
-    "GenerateImageRequest",
-    "GenerateOptions",
-    "GeneratedImage",
-    "GenerationFailedError",
-    "ImageDownloadError",
-    "ImageGenerationResult",
-    "InsufficientCreditsError",
-    "InvalidRequestError",
-    "KnownModel",
-    "MiladyAPIError",
-    "MiladyClient",
-    "MiladyConnectionError",
-    "MiladyError",
-    "MiladyTimeoutError",
-    "MiladyWarning",
-    "OutcomeUnknownError",
-    "RateLimitError",
-    "ServiceUnavailableError",
-    "StylePreset",
-    "UnexpectedResponseError",
-    "__version__",
-    "check_request",
-    "error_from_response",
-    "to_source_data_url",
-]
+__all__ = ["__version__", *schema.__all__, *errors.__all__, *_LAZY]

@@ -18,7 +18,6 @@ from .request import GenerateImageRequest
 from .results import (
     GalleryItem,
     GalleryPage,
-    GeneratedImage,
     ImageGenerationResult,
     ModelStatus,
     PriceRange,
@@ -32,8 +31,6 @@ GALLERY_PATH = "/api/v1/gallery"
 MODEL_STATUS_PATH = "/api/v1/models/status"
 PRICING_PATH = "/api/v1/pricing/summary"
 MODEL_PATH = "/api/v1/models/"
-#: The gallery's largest page.
-GALLERY_PAGE_MAX = 1000
 
 
 @dataclass(frozen=True)
@@ -118,8 +115,7 @@ def recover_flow(
             break
     if not found:
         return None
-    images = [GeneratedImage(url=i.url, mime_type=i.mime_type, file_size=i.file_size) for i in found]
-    return ImageGenerationResult(images=images, requested=wanted, model=pending.request.model)
+    return ImageGenerationResult(images=[i.image for i in found], requested=wanted, model=pending.request.model)
 
 
 def now() -> datetime:

@@ -41,15 +41,14 @@ DEFAULT_MAX_RETRY_WAIT = 60.0
 #: How long the faces look in the gallery for what a failure that may have run made.
 RECOVER_FOR = 30.0
 DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+_USER_AGENT = f"milady-integrations/{__version__} httpx/{httpx.__version__}"
 
 
+@dataclass(frozen=True)
 class Secret:
     """A string that never shows itself in a repr, a log line or an f-string."""
 
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
+    _value: str
 
     def get_secret_value(self) -> str:
         return self._value
@@ -58,12 +57,6 @@ class Secret:
         return "Secret('**********')"
 
     __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 def as_timeout(value: float | httpx.Timeout | None, default: httpx.Timeout) -> httpx.Timeout:
@@ -173,20 +166,13 @@ class ClientConfig:
 
     def headers(self, *, auth: bool = True) -> dict[str, str]:
         """Request headers; with ``auth`` the key in both headers the service reads (it must be set)."""
-        headers = {
-            "User-Agent": f"milady-integrations/{__version__} httpx/{httpx.__version__}",
-            "Accept": "application/json",
-        }
-        key = self.require_key() if auth else None
-        if key is not None:
-            headers["Authorization"] = f"Bearer {key}"
-            headers["X-API-Key"] = key
+        headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
+        if auth:
+            key = self.require_key()
+            headers.update({"Authorization": f"Bearer {key}", "X-API-Key": key})
         headers.update(self.default_headers)
         return headers
 
 
-if set(ClientOptions.__annotations__) != {f for f in ClientConfig.__dataclass_fields__} - {
-    "api_key",
-    "base_url",
-}:  # pragma: no cover
+if set(ClientOptions.__annotations__) != set(ClientConfig.__dataclass_fields__) - {"api_key", "base_url"}:
     raise RuntimeError("ClientOptions must name exactly ClientConfig's options")

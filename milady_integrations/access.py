@@ -1,18 +1,13 @@
 """Whose key pays for a call, and the limits on an operator's key when it serves others.
 
-One mechanism for every face that serves callers other than its operator (the MCP
-server over HTTP, a Gradio block on a public page, a multi-tenant LangChain agent):
-
-- the caller's own key, when the caller sent one, always wins and is never limited;
-- else the operator's configured key, but for another caller only when the operator
-  allowed it, and then within :class:`OperatorLimits` (images per caller per hour and
-  per hour for the whole app, counting only billed images);
-- else, with no key and no service URL at all, the in-process local server's key.
-
-A key lives only in the :class:`KeyChoice` handed to the client; it never shows in a
-repr, a message or a log line. The hint that tells a person how to send a key is chosen
-here, per face (:data:`KEY_HINTS`), so a remote caller is told about ``X-API-Key``
-rather than about an environment variable on someone else's machine.
+One mechanism for every face that serves callers other than its operator (the MCP server
+over HTTP, a Gradio page, a multi-tenant agent): the caller's own key always wins and is
+never limited; else the operator's key, for another caller only when the operator allowed
+it and within :class:`OperatorLimits` (billed images per caller and per app per hour);
+else, with no key and no service URL at all, the in-process local server's key.
+A key lives only in the :class:`KeyChoice`, never in a repr, message or log line. The
+hint on how to send a key is chosen per face (:data:`KEY_HINTS`): a remote caller is told
+about ``X-API-Key``, not about an environment variable on someone else's machine.
 """
 
 from __future__ import annotations
@@ -28,22 +23,9 @@ from ._config import Secret
 from .errors import AuthenticationError, MiladyError, RateLimitError
 
 __all__ = [
-    "HOUR",
-    "KEY_HINTS",
-    "RUN_CONFIG_KEY",
-    "KeyChoice",
-    "KeyHow",
-    "KeyPolicy",
-    "KeySource",
-    "OperatorLimitError",
-    "OperatorLimits",
-    "Payer",
-    "Reservation",
-    "caller_id",
-    "fit_key_hint",
-    "limits_line",
-    "payer_policy",
-]
+    "HOUR", "KEY_HINTS", "RUN_CONFIG_KEY", "KeyChoice", "KeyHow", "KeyPolicy", "KeySource", "OperatorLimitError",
+    "OperatorLimits", "Payer", "Reservation", "caller_id", "fit_key_hint", "limits_line", "payer_policy",
+]  # fmt: skip
 
 HOUR = 3600.0
 #: Where a LangChain run carries its own key: ``config["configurable"][RUN_CONFIG_KEY]``.
@@ -74,14 +56,11 @@ class OperatorLimitError(RateLimitError):
 def fit_key_hint(error: MiladyError, how: KeyHow, *, lent: bool = False) -> MiladyError:
     """Give an authentication failure the hint that fits the face, and whose key was refused.
 
-    ``lent`` is true when the operator's key was serving someone else: that caller cannot
-    fix the operator's key, only bring its own.
+    ``lent``: the operator's key served someone else, who cannot fix it, only bring its own.
     """
     if isinstance(error, AuthenticationError):
-        if lent:
-            error.hint = "The server's own key was refused; tell its operator, or " + _lower_first(KEY_HINTS[how])
-        else:
-            error.hint = KEY_HINTS[how]
+        hint = KEY_HINTS[how]
+        error.hint = f"The server's own key was refused; tell its operator, or {_lower_first(hint)}" if lent else hint
     return error
 
 
@@ -94,21 +73,20 @@ def _wait_words(seconds: float) -> str:
     return f"{minutes} min {int(seconds % 60)} s" if minutes else f"{max(1, round(seconds))} s"
 
 
+@dataclass(eq=False)
 class Reservation:
     """Images held against the limits while a request runs; settle with what was billed."""
 
-    def __init__(self, limits: OperatorLimits | None, caller: str, images: int) -> None:
-        self._limits = limits
-        self._caller = caller
-        self.images = images
-        self._settled = False
+    limits: OperatorLimits | None = field(repr=False)
+    caller: str
+    images: int
+    settled: bool = False
 
     def settle(self, billed: int) -> None:
         """Keep ``billed`` images counted (0 when the service proved nothing ran); idempotent."""
-        if self._settled or self._limits is None:
-            return
-        self._settled = True
-        self._limits._settle(self._caller, self.images, max(0, min(billed, self.images)))
+        if not self.settled and self.limits is not None:
+            self.settled = True
+            self.limits._settle(self.caller, self.images, max(0, min(billed, self.images)))
 
     def settle_error(self, error: BaseException) -> None:
         """After a failure: count every image when the request may have run (it may be billed)."""
@@ -117,10 +95,7 @@ class Reservation:
 
 @dataclass
 class OperatorLimits:
-    """Rolling one-hour windows of billed images: per caller and for the whole app.
-
-    ``clock`` is injectable for tests (seconds, monotonic).
-    """
+    """Rolling one-hour windows of billed images, per caller and for the whole app (``clock``: a test seam)."""
 
     per_caller: int = 20
     per_app: int = 200
@@ -129,15 +104,16 @@ class OperatorLimits:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._app: deque[tuple[float, int]] = deque()
-        self._callers: dict[str, deque[tuple[float, int]]] = {}
+        self._billed: deque[tuple[float, str, int]] = deque()  # (when, caller, images), oldest first
         self._held: dict[str, int] = {}
 
-    def _prune(self, events: deque[tuple[float, int]], now: float) -> None:
-        while events and events[0][0] <= now - self.window:
-            events.popleft()
+    def _events(self, caller: str | None, now: float) -> list[tuple[float, int]]:
+        """(when, images) billed inside the window, for ``caller`` or (None) for the app."""
+        while self._billed and self._billed[0][0] <= now - self.window:
+            self._billed.popleft()
+        return [(when, count) for when, who, count in self._billed if caller is None or who == caller]
 
-    def _wait(self, events: deque[tuple[float, int]], used: int, want: int, limit: int, now: float) -> float:
+    def _wait(self, events: list[tuple[float, int]], used: int, want: int, limit: int, now: float) -> float:
         """Seconds until ``want`` more images fit under ``limit``."""
         for when, count in events:
             used -= count
@@ -149,15 +125,11 @@ class OperatorLimits:
         """Hold ``images`` for ``caller`` or raise :class:`OperatorLimitError` (nothing is sent)."""
         with self._lock:
             now = self.clock()
-            self._prune(self._app, now)
-            mine = self._callers.setdefault(caller, deque())
-            self._prune(mine, now)
-            held_all = sum(self._held.values())
-            held_mine = self._held.get(caller, 0)
-            for events, held, limit, whose in (
-                (mine, held_mine, self.per_caller, "for each caller"),
-                (self._app, held_all, self.per_app, "for everyone together"),
+            for who, held, limit, whose in (
+                (caller, self._held.get(caller, 0), self.per_caller, "for each caller"),
+                (None, sum(self._held.values()), self.per_app, "for everyone together"),
             ):
+                events = self._events(who, now)
                 used = sum(count for _, count in events) + held
                 if used + images > limit:
                     wait = self._wait(events, used, images, limit, now) if images <= limit else self.window
@@ -169,24 +141,19 @@ class OperatorLimits:
                         remaining=max(0, limit - used),
                         hint="",
                     )
-            self._held[caller] = held_mine + images
+            self._held[caller] = self._held.get(caller, 0) + images
             return Reservation(self, caller, images)
 
     def _settle(self, caller: str, held: int, billed: int) -> None:
         with self._lock:
             self._held[caller] = max(0, self._held.get(caller, 0) - held)
             if billed:
-                now = self.clock()
-                self._app.append((now, billed))
-                self._callers.setdefault(caller, deque()).append((now, billed))
+                self._billed.append((self.clock(), caller, billed))
 
     def used(self, caller: str | None = None) -> int:
         """Billed images in the current window (for one caller, or for the app)."""
         with self._lock:
-            now = self.clock()
-            events = self._app if caller is None else self._callers.get(caller, deque())
-            self._prune(events, now)
-            return sum(count for _, count in events)
+            return sum(count for _, count in self._events(caller, self.clock()))
 
 
 @dataclass(frozen=True)
@@ -207,9 +174,8 @@ class KeyChoice:
 class KeyPolicy:
     """The operator's decision on whose key pays, for one face.
 
-    ``operator_key`` is the configured key (or the local server's in offline mode, with
-    ``local=True``). ``serve_others`` lets it pay for callers that sent no key of their own,
-    within ``limits``. ``how`` names how callers of this face send their own key.
+    ``operator_key`` is the configured key (the local server's when ``local``); ``serve_others``
+    lets it pay, within ``limits``, for callers that sent no key; ``how`` they send their own.
     """
 
     operator_key: str | None = field(default=None, repr=False)
@@ -219,12 +185,8 @@ class KeyPolicy:
     how: KeyHow = "environment"
 
     def choose(self, caller_key: str | None, *, caller: str | None = None, images: int = 0) -> KeyChoice:
-        """The key for one call.
-
-        ``caller`` is who is asking when it is not the operator (a remote client, a visitor);
-        None means the operator itself (stdio, a local script). ``images`` is how many images
-        the call may bill, held against the limits when the operator's key serves someone else.
-        """
+        """The key for one call. ``caller``: who asks, None for the operator itself (stdio, a script);
+        ``images``: what the call may bill, held against the limits when the operator's key is lent."""
         own = (caller_key or "").strip()
         if own:
             return KeyChoice(Secret(own), "caller", Reservation(None, "", images))
@@ -256,11 +218,9 @@ def payer_policy(
 ) -> KeyPolicy:
     """The :class:`KeyPolicy` for an operator's choice of whose key pays.
 
-    ``"visitor"`` never lends the operator's key (a ``local`` key, drawing offline for
-    free, may still serve visitors without one); ``"visitor_or_server"`` lends it within
-    ``limits`` (defaults when None). With ``"server"`` the face asks as the operator
-    (``caller=None``): visitors have no key of their own to give, and a missing or refused
-    key is the operator's to fix (``how`` defaults to "environment" then, else "form").
+    ``"visitor"`` never lends the operator's key (a free ``local`` key still serves);
+    ``"visitor_or_server"`` lends it within ``limits``. With ``"server"`` the face asks as the
+    operator: a missing or refused key is the operator's to fix (``how``: "environment").
     """
     lend = payer == "visitor_or_server"
     return KeyPolicy(
@@ -274,9 +234,7 @@ def payer_policy(
 
 def caller_id(login: str | None = None, address: str | None = None) -> str:
     """Who a caller is, for the limits: its login when it has one, else its network address."""
-    if login:
-        return f"login {login}"
-    return f"address {address or 'unknown'}"
+    return f"login {login}" if login else f"address {address or 'unknown'}"
 
 
 def limits_line(limits: OperatorLimits) -> str:

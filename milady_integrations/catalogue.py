@@ -11,27 +11,11 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 __all__ = [
-    "ASPECT_RATIOS",
-    "ASPECT_RATIO_DESCRIPTIONS",
-    "DEFAULT_ASPECT_RATIO",
-    "DEFAULT_MODEL",
-    "DEFAULT_NUM_IMAGES",
-    "DEFAULT_STYLE_PRESET",
-    "MODELS",
-    "MODEL_INFO",
-    "NUM_IMAGES_MAX",
-    "NUM_IMAGES_MIN",
-    "PROMPT_MAX_CHARS",
-    "RETIRED_MODELS",
-    "SOURCE_IMAGE_MAX_CHARS",
-    "STYLE_PRESETS",
-    "STYLE_PRESET_DESCRIPTIONS",
-    "AspectRatio",
-    "KnownModel",
-    "ModelInfo",
-    "StylePreset",
-    "nearest_aspect_ratio",
-]
+    "ASPECT_RATIOS", "ASPECT_RATIO_DESCRIPTIONS", "DEFAULT_ASPECT_RATIO", "DEFAULT_MODEL", "DEFAULT_NUM_IMAGES",
+    "DEFAULT_STYLE_PRESET", "MODELS", "MODEL_INFO", "NUM_IMAGES_MAX", "NUM_IMAGES_MIN", "PROMPT_MAX_CHARS",
+    "RETIRED_MODELS", "SOURCE_IMAGE_MAX_CHARS", "STYLE_PRESETS", "STYLE_PRESET_DESCRIPTIONS", "AspectRatio",
+    "KnownModel", "ModelInfo", "StylePreset", "nearest_aspect_ratio",
+]  # fmt: skip
 
 # ---------------------------------------------------------------- limits
 
@@ -45,27 +29,13 @@ SOURCE_IMAGE_MAX_CHARS = 14_000_000
 
 AspectRatio = Literal["1:1", "16:9", "9:16", "4:3", "3:4", "21:9", "9:21"]
 StylePreset = Literal[
-    "none",
-    "photographic",
-    "digital-art",
-    "comic-book",
-    "fantasy-art",
-    "analog-film",
-    "neon-punk",
-    "isometric",
-    "low-poly",
-    "origami",
-    "line-art",
-    "cinematic",
-    "3d-model",
-]
+    "none", "photographic", "digital-art", "comic-book", "fantasy-art", "analog-film", "neon-punk",
+    "isometric", "low-poly", "origami", "line-art", "cinematic", "3d-model",
+]  # fmt: skip
 KnownModel = Literal[
-    "google/gemini-2.5-flash-image",
-    "google/gemini-3.1-flash-image-preview",
-    "google/gemini-3-pro-image",
-    "openai/gpt-image-2",
-    "bfl/flux-kontext-max",
-]
+    "google/gemini-2.5-flash-image", "google/gemini-3.1-flash-image-preview", "google/gemini-3-pro-image",
+    "openai/gpt-image-2", "bfl/flux-kontext-max",
+]  # fmt: skip
 
 ASPECT_RATIOS: tuple[AspectRatio, ...] = get_args(AspectRatio)
 STYLE_PRESETS: tuple[StylePreset, ...] = get_args(StylePreset)

@@ -1,14 +1,11 @@
 """``milady_config.json``: the key, service URL and client options, for places with no environment.
 
-ComfyUI artists cannot always set environment variables, and a key must never sit in
-a node widget (widgets are saved into shared workflows and PNG metadata). So the key
-may come from this file; the environment wins over it. ``MILADY_CONFIG`` names the
-file explicitly; otherwise the caller's candidate paths are tried in order. The file
-is read on every call, so edits need no restart.
-
-Several keys may be kept under names (``"accounts": {"studio": {"api_key": ...}}``):
-a face lets the user choose a NAME (never a key), and a named account wins over the
-environment. ``"default"`` is the environment's key, else the file's top-level key.
+ComfyUI artists cannot always set environment variables, and a key must never sit in a
+node widget (widgets are saved into shared workflows and PNG metadata). The environment
+wins over the file; ``MILADY_CONFIG`` names it, else the caller's candidates are tried in
+order; it is read on every call, so edits need no restart. Named accounts
+(``"accounts": {"studio": {"api_key": ...}}``) let a face offer a NAME, never a key, and
+win over the environment; ``"default"`` is the environment's key, else the file's own.
 """
 
 from __future__ import annotations
@@ -24,14 +21,9 @@ from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, ClientOptions
 from .errors import AuthenticationError, MiladyError
 
 __all__ = [
-    "CONFIG_ENV",
-    "CONFIG_FILE_NAME",
-    "DEFAULT_ACCOUNT",
-    "Endpoint",
-    "account_names",
-    "config_candidates",
+    "CONFIG_ENV", "CONFIG_FILE_NAME", "DEFAULT_ACCOUNT", "Endpoint", "account_names", "config_candidates",
     "resolve_endpoint",
-]
+]  # fmt: skip
 
 CONFIG_FILE_NAME = "milady_config.json"
 CONFIG_ENV = "MILADY_CONFIG"
@@ -83,11 +75,10 @@ def _settings(data: dict[str, Any], path: Path, where: str = "") -> dict[str, An
         values[name] = value.strip()
     for name in _OPTION_KEYS:
         value = data.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise MiladyError(f'"{name}"{where} in the config file {path} must be a number')
-        values[name] = value
+        if value is not None:
+            values[name] = value
     return values
 
 
@@ -112,15 +103,12 @@ def _accounts(data: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
     return accounts
 
 
-def _read(path: Path) -> dict[str, Any]:
-    data = _load(path)
-    values = _settings(data, path)
-    values["accounts"] = _accounts(data, path)
-    return values
-
-
 def _first_file(paths: Sequence[Path]) -> dict[str, Any]:
-    return next((_read(path) for path in paths if path.is_file()), {})
+    path = next((path for path in paths if path.is_file()), None)
+    if path is None:
+        return {}
+    data = _load(path)
+    return {**_settings(data, path), "accounts": _accounts(data, path), "path": str(path)}
 
 
 def account_names(defaults: Sequence[Path]) -> tuple[str, ...]:
@@ -132,41 +120,35 @@ def resolve_endpoint(defaults: Sequence[Path], account: str | None = None) -> En
     """The key, URL and options for ``account``; an error naming where to put a key if there is none.
 
     ``None`` or ``"default"``: MILADY_API_KEY / MILADY_BASE_URL, else the first config file's
-    top level. A named account: that account's key (it wins over the environment), its URL
-    and options over the defaults ones.
+    top level. A named account: its key (it wins over the environment), URL and options.
     """
     paths = config_candidates(defaults)
+    places = " or ".join(str(p) for p in paths)
     found = _first_file(paths)
-    key = (os.environ.get(API_KEY_ENV) or "").strip() or found.get("api_key")
-    base_url = (os.environ.get(BASE_URL_ENV) or "").strip() or found.get("base_url")
-    settings = {name: found[name] for name in _OPTION_KEYS if name in found}
+    env_key = (os.environ.get(API_KEY_ENV) or "").strip()
+    chosen = {**found, "api_key": env_key or found.get("api_key")}
+    chosen["base_url"] = (os.environ.get(BASE_URL_ENV) or "").strip() or found.get("base_url")
     if account not in (None, DEFAULT_ACCOUNT):
         accounts: dict[str, dict[str, Any]] = found.get("accounts", {})
-        chosen = accounts.get(account)
-        if chosen is None:
-            known = ", ".join(accounts) or "none"
+        if account not in accounts:
             raise AuthenticationError(
-                f"No account {account!r} in the config file {' or '.join(str(p) for p in paths)} "
-                f"(its accounts: {known})",
+                f"No account {account!r} in the config file {places} (its accounts: {', '.join(accounts) or 'none'})",
                 hint=f'Add it under "accounts", for example {_EXAMPLE}, or choose "{DEFAULT_ACCOUNT}".',
             )
-        if not chosen.get("api_key"):
+        if not accounts[account].get("api_key"):
             raise AuthenticationError(f'Account {account!r} in the config file has no "api_key"')
-        key = chosen["api_key"]
-        base_url = chosen.get("base_url") or base_url
-        settings.update({name: chosen[name] for name in _OPTION_KEYS if name in chosen})
-    if key and key != (os.environ.get(API_KEY_ENV) or "").strip() and _is_placeholder(key):
-        where = next((str(path) for path in paths if path.is_file()), "the config file")
+        chosen.update(accounts[account])
+    key = chosen["api_key"]
+    if key and key != env_key and _is_placeholder(key):
         raise AuthenticationError(
-            f'The "api_key" in the config file {where} is still the example\'s placeholder text, not a key',
+            f'The "api_key" in the config file {found["path"]} is still the example\'s placeholder text, not a key',
             hint="Replace it with your Milady Cloud key (nothing was sent).",
         )
     if not key:
-        places = " or ".join(str(p) for p in paths)
         raise AuthenticationError(
             f"No Milady API key: set the {API_KEY_ENV} environment variable, "
             f'or put "api_key" in the config file {places}',
             hint=f'To work offline, run: milady serve, and set {BASE_URL_ENV} (or "base_url") and the key it prints.',
         )
-    options = ClientOptions(**settings)  # type: ignore[typeddict-item]
-    return Endpoint(api_key=key, base_url=base_url or None, options=options)
+    options = ClientOptions(**{name: chosen[name] for name in _OPTION_KEYS if name in chosen})  # type: ignore[typeddict-item]
+    return Endpoint(api_key=key, base_url=chosen["base_url"] or None, options=options)

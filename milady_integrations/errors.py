@@ -14,22 +14,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 __all__ = [
-    "AuthenticationError",
-    "GenerationFailedError",
-    "ImageDownloadError",
-    "InsufficientCreditsError",
-    "InvalidRequestError",
-    "MiladyAPIError",
-    "MiladyConnectionError",
-    "MiladyError",
-    "MiladyTimeoutError",
-    "MiladyWarning",
-    "OutcomeUnknownError",
-    "RateLimitError",
-    "ServiceUnavailableError",
-    "UnexpectedResponseError",
+    "AuthenticationError", "GenerationFailedError", "ImageDownloadError", "InsufficientCreditsError",
+    "InvalidRequestError", "MiladyAPIError", "MiladyConnectionError", "MiladyError", "MiladyTimeoutError",
+    "MiladyWarning", "OutcomeUnknownError", "RateLimitError", "ServiceUnavailableError", "UnexpectedResponseError",
     "error_from_response",
-]
+]  # fmt: skip
 
 
 class MiladyWarning(UserWarning):
@@ -37,14 +26,13 @@ class MiladyWarning(UserWarning):
 
 
 class MiladyError(Exception):
-    """Base of every error this library raises."""
+    """Base of every error this library raises; a subclass's details are class attributes, set by name."""
 
     #: The docs' advice for this kind of failure.
     default_hint: str = ""
     #: True when the request may have reached the service and been charged: never resend it
     #: blindly (look in the gallery first). A class default, set per error where it varies.
     may_have_run: bool = False
-
     #: Set by the client on a generate failure: what ``client.recover(error)`` looks for.
     pending: Any = None
 
@@ -57,6 +45,7 @@ class MiladyError(Exception):
         body: object = None,
         request_id: str | None = None,
         may_have_run: bool | None = None,
+        **details: Any,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -66,14 +55,16 @@ class MiladyError(Exception):
         self.request_id = request_id
         if may_have_run is not None:
             self.may_have_run = may_have_run
+        for name, value in details.items():
+            if name.startswith("_") or not hasattr(type(self), name):
+                raise TypeError(f"{type(self).__name__} has no detail {name!r}")
+            setattr(self, name, value)
 
     def __str__(self) -> str:
         text = self.message
         if self.hint:
             text = f"{text} {self.hint}" if text.endswith(".") else f"{text}. {self.hint}"
-        if self.request_id:
-            text = f"{text} (request id {self.request_id})"
-        return text
+        return f"{text} (request id {self.request_id})" if self.request_id else text
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r}, status_code={self.status_code!r})"
@@ -96,22 +87,11 @@ class MiladyError(Exception):
 class InvalidRequestError(MiladyError):
     """Bad input: caught before sending (no credit spent), or a 400 from the service."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        field: str | None = None,
-        value: object = None,
-        allowed: object = None,
-        problems: Sequence[Any] = (),
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(message, **kwargs)
-        self.field = field
-        self.value = value
-        self.allowed = allowed
-        #: Every bad field (``request.FieldProblem``) when the input was checked before sending.
-        self.problems = list(problems)
+    field: str | None = None
+    value: object = None
+    allowed: object = None
+    #: Every bad field (``request.FieldProblem``) when the input was checked before sending.
+    problems: Sequence[Any] = ()
 
 
 class AuthenticationError(MiladyError):
@@ -124,34 +104,18 @@ class InsufficientCreditsError(MiladyError):
     """402: the account lacks credits. Never retried."""
 
     default_hint = "Add credits to your account."
-
-    def __init__(self, message: str, *, required: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.required = required
+    required: float | None = None
 
 
 class RateLimitError(MiladyError):
     """429: too many requests. ``retry_after`` is in seconds when the service said."""
 
     default_hint = "Wait and retry with exponential backoff."
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        limit: int | None = None,
-        remaining: int | None = None,
-        reset: str | None = None,
-        policy: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-        self.limit = limit
-        self.remaining = remaining
-        self.reset = reset
-        self.policy = policy
+    retry_after: float | None = None
+    limit: int | None = None
+    remaining: int | None = None
+    reset: str | None = None
+    policy: str | None = None
 
 
 class GenerationFailedError(MiladyError):
@@ -198,12 +162,11 @@ class MiladyConnectionError(MiladyError):
 class MiladyTimeoutError(MiladyError):
     """No answer in time. Not retried once sent: the service may still finish and bill."""
 
-    may_have_run = True
-
     default_hint = (
         "The request was sent and may still complete and be billed; "
         "check your gallery before sending it again, or raise the timeout."
     )
+    may_have_run = True
 
 
 class ImageDownloadError(MiladyError):
@@ -214,74 +177,41 @@ class ImageDownloadError(MiladyError):
 
 # ---------------------------------------------------------------- the table
 
-_STATUS_CLASSES: dict[int, type[MiladyError]] = {
-    400: InvalidRequestError,
-    401: AuthenticationError,
-    402: InsufficientCreditsError,
-    403: AuthenticationError,
-    422: InvalidRequestError,
-    429: RateLimitError,
-}
-
 WRONG_URL_HINT = (
     "The service URL looks wrong: MILADY_BASE_URL (or --base-url) should be the address that comes "
     "before /api/v1/..., e.g. https://cloud.milady.ai or http://127.0.0.1:8787."
 )
-
-_FALLBACK_MESSAGES: dict[type[MiladyError], str] = {
-    InvalidRequestError: "The service refused the request as invalid",
-    AuthenticationError: "Authentication failed: the service did not accept the API key",
-    InsufficientCreditsError: "Insufficient credits for image generation",
-    RateLimitError: "Rate limited",
-}
-
 # The service's own bodies whose meaning is certain (anything else of that status is not).
 REFUNDED_500 = "No images were generated"
-SERVICE_503S = frozenset(
-    {
-        "Image generation service is not configured",
-        "Image generation is temporarily unavailable. Please try again shortly.",
-    }
-)
-SERVICE_401S = frozenset(
-    {
-        "Authentication required. Provide a valid session or API key.",  # generate-image
-        "Invalid or expired API key",  # the shared auth helper (balance and other routes)
-    }
-)
-_GATEWAY_STATUSES = frozenset({502, 504, 520, 521, 522, 523, 524})
+SERVICE_503S = {
+    "Image generation service is not configured",
+    "Image generation is temporarily unavailable. Please try again shortly.",
+}
+SERVICE_401S = {
+    "Authentication required. Provide a valid session or API key.",  # generate-image
+    "Invalid or expired API key",  # the shared auth helper (balance and other routes)
+}
+_GATEWAY_STATUSES = {502, 504, 520, 521, 522, 523, 524}
 MAY_HAVE_BEEN_CHARGED = "the request may have been charged"
-
 # Words in the service's 400 messages -> the field they are about.
-_FIELD_WORDS = (
-    ("prompt", "prompt"),
-    ("numimages", "num_images"),
-    ("sourceimage", "source_image"),
-    ("aspectratio", "aspect_ratio"),
-    ("stylepreset", "style_preset"),
-    ("model", "model"),
-)
+_FIELD_WORDS = {
+    "prompt": "prompt", "numimages": "num_images", "sourceimage": "source_image", "aspectratio": "aspect_ratio",
+    "stylepreset": "style_preset", "model": "model",
+}  # fmt: skip
 
 
 def _field_of(message: str) -> str | None:
     folded = message.lower().replace(" ", "")
-    for word, field in _FIELD_WORDS:
-        if word in folded:
-            return field
-    return None
+    return next((field for word, field in _FIELD_WORDS.items() if word in folded), None)
 
 
 def _number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
     if isinstance(value, str):
         try:
             return float(value.strip())
         except ValueError:
             return None
-    return None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -300,18 +230,11 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max((when - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
 
 
-def _format_seconds(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.1f} s"
-
-
 def _summarise_text(raw: bytes) -> str:
     text = raw.decode("utf-8", "replace")
     title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-    if title:
-        text = title.group(1)
-    text = re.sub(r"<[^>]+>", " ", text)
-    text = " ".join(text.split())
-    return text[:200]
+    text = re.sub(r"<[^>]+>", " ", title.group(1) if title else text)
+    return " ".join(text.split())[:200]
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -319,50 +242,29 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     return int(value) if value is not None else None
 
 
-def _is_service_401(data: Mapping[str, Any], server_text: str | None) -> bool:
-    return server_text in SERVICE_401S or data.get("code") == "authentication_required"
-
-
-def _details(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    details = data.get("details")
-    return details if isinstance(details, dict) else {}
-
-
 def _issues_text(issues: object) -> tuple[str | None, str | None]:
     """The other variant's ``details.issues`` (zod issues) as "field: message; ...", and the first field."""
-    if not isinstance(issues, list):
-        return None, None
-    parts: list[str] = []
-    first: str | None = None
-    for issue in issues:
-        if not isinstance(issue, dict):
-            continue
-        path = issue.get("path")
-        where = ".".join(map(str, path)) if isinstance(path, list) and path else ""
-        text = str(issue.get("message") or issue.get("code") or "invalid")
-        parts.append(f"{where}: {text}" if where else text)
-        if first is None and where:
-            first = _field_of(where)
-    return ("; ".join(parts) or None), first
+    pairs = [
+        (".".join(map(str, i["path"])) if isinstance(i.get("path"), list) else "", i.get("message") or i.get("code"))
+        for i in (issues if isinstance(issues, list) else ())
+        if isinstance(i, dict)
+    ]
+    text = "; ".join(f"{where}: {what or 'invalid'}" if where else str(what or "invalid") for where, what in pairs)
+    return text or None, next(filter(None, (_field_of(where) for where, _ in pairs if where)), None)
 
 
 def _invalid(data: Mapping[str, Any], server_text: str | None, common: dict[str, Any]) -> MiladyError:
-    message = server_text or _FALLBACK_MESSAGES[InvalidRequestError]
-    details = _details(data)
+    message = server_text or "The service refused the request as invalid"
+    details: dict[str, Any] = data["details"] if isinstance(data.get("details"), dict) else {}
     issues, issue_field = _issues_text(details.get("issues"))
     if issues:
         message = f"{message}: {issues}"
     field = issue_field or _field_of(server_text or "")
     supported = details.get("supportedModels", data.get("supportedModels"))
-    hint = None
-    allowed = None
-    if isinstance(supported, list):
-        field, allowed = "model", [str(m) for m in supported]
-        hint = "Use a supported model: " + ", ".join(allowed)
-    elif field == "prompt":
-        hint = "Check prompt is non-empty string"
-    elif field == "model":
-        hint = "Use a supported model"
+    allowed = [str(m) for m in supported] if isinstance(supported, list) else None
+    hint = {"prompt": "Check prompt is non-empty string", "model": "Use a supported model"}.get(field or "")
+    if allowed is not None:
+        field, hint = "model", "Use a supported model: " + ", ".join(allowed)
     return InvalidRequestError(message, field=field, allowed=allowed, hint=hint, **common)
 
 
@@ -380,101 +282,79 @@ def _outcome_unknown(status: int, detail: str, common: dict[str, Any]) -> Milady
     )
 
 
+def _rate_limited(data: Mapping[str, Any], headers: Mapping[str, str], common: dict[str, Any]) -> MiladyError:
+    retry_after = parse_retry_after(headers.get("retry-after"))
+    if retry_after is None:
+        retry_after = _number(data.get("retryAfter"))
+    message = "Rate limited"
+    if retry_after is not None:
+        message += f": retry in {retry_after:.0f} s" if retry_after >= 1 else f": retry in {retry_after:.1f} s"
+    if isinstance(data.get("message"), str):
+        message += f" ({data['message'].rstrip('.')})"
+    return RateLimitError(
+        message,
+        retry_after=retry_after,
+        limit=_int_header(headers, "x-ratelimit-limit"),
+        remaining=_int_header(headers, "x-ratelimit-remaining"),
+        reset=headers.get("x-ratelimit-reset"),
+        policy=headers.get("x-ratelimit-policy"),
+        **common,
+    )
+
+
 def error_from_response(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    request_id: str | None = None,
+    status: int, headers: Mapping[str, str], body: bytes, *, request_id: str | None = None
 ) -> MiladyError:
     """THE mapping from a non-2xx answer (status, headers, raw body) to one error.
 
-    Works for the service's JSON bodies, its other deployed variant's
-    ``{"success": false, "error", "code"}`` bodies, and HTML or empty pages from proxies.
-    ``headers`` must look names up case-insensitively (httpx.Headers does).
+    Reads the service's JSON bodies, its other variant's ``{"success": false, "error", "code"}``
+    and proxies' HTML or empty pages. ``headers`` must be case-insensitive (httpx.Headers is).
     """
-    parsed: object
     try:
         parsed = json.loads(body) if body else None
     except ValueError:
         parsed = None
     data: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
-    server_text = data.get("error") if isinstance(data.get("error"), str) else None
-    if server_text is None and isinstance(data.get("message"), str):
-        server_text = data["message"]
-
-    stored_body: object = parsed if parsed is not None else _summarise_text(body)
+    server_text = next((data[k] for k in ("error", "message") if isinstance(data.get(k), str)), None)
+    stored_body = parsed if parsed is not None else _summarise_text(body)
     common: dict[str, Any] = {"status_code": status, "body": stored_body, "request_id": request_id}
     detail = server_text or (_summarise_text(body) if body.strip() else "")
 
-    if status >= 500:
-        if status == 500 and server_text == REFUNDED_500:
-            return GenerationFailedError(
-                f"Image generation failed (HTTP 500): {REFUNDED_500}; nothing was charged", **common
-            )
-        if status == 503 and server_text in SERVICE_503S:
-            return ServiceUnavailableError(
-                f"The image service is unavailable (HTTP 503): {server_text.rstrip('.')}; "
-                "nothing was charged. Not retried: this does not clear within seconds",
-                **common,
-            )
+    if status == 500 and server_text == REFUNDED_500:
+        message = f"Image generation failed (HTTP 500): {REFUNDED_500}; nothing was charged"
+        return GenerationFailedError(message, **common)
+    if status == 503 and server_text in SERVICE_503S:
+        return ServiceUnavailableError(
+            f"The image service is unavailable (HTTP 503): {server_text.rstrip('.')}; "
+            "nothing was charged. Not retried: this does not clear within seconds",
+            **common,
+        )
+    service_401 = server_text in SERVICE_401S or data.get("code") == "authentication_required"
+    if status >= 500 or (status == 401 and not service_401):
         return _outcome_unknown(status, detail, common)
-    if status == 401 and not _is_service_401(data, server_text):
-        return _outcome_unknown(status, detail, common)
+    if status in (400, 422):
+        return _invalid(data, server_text, common)
+    if status in (401, 403):
+        message = server_text or "Authentication failed: the service did not accept the API key"
+        return AuthenticationError(message, **common)
+    if status == 402:
+        required = _number(data.get("required"))
+        text = f"Insufficient credits: {required:g} required" if required is not None else server_text
+        return InsufficientCreditsError(text or "Insufficient credits", required=required, **common)
+    if status == 429:
+        return _rate_limited(data, headers, common)
     if status == 405:
         return MiladyAPIError(
             "The service answered HTTP 405 (method not allowed): this URL does not take this request",
             hint="Check MILADY_BASE_URL: it should be the service's root, such as https://cloud.milady.ai.",
             **common,
         )
-
-    cls = _STATUS_CLASSES.get(status, MiladyAPIError)
-    if cls is InvalidRequestError:
-        return _invalid(data, server_text, common)
-
-    if cls is InsufficientCreditsError:
-        required = _number(data.get("required"))
-        message = "Insufficient credits"
-        if required is not None:
-            message += f": {required:g} required"
-        elif server_text:
-            message = server_text
-        return InsufficientCreditsError(message, required=required, **common)
-
-    if cls is RateLimitError:
-        retry_after = parse_retry_after(headers.get("retry-after"))
-        if retry_after is None:
-            retry_after = _number(data.get("retryAfter"))
-        limit = _int_header(headers, "x-ratelimit-limit")
-        message = "Rate limited"
-        if retry_after is not None:
-            message += f": retry in {_format_seconds(retry_after)}"
-        if isinstance(data.get("message"), str):
-            message += f" ({data['message'].rstrip('.')})"
-        return RateLimitError(
-            message,
-            retry_after=retry_after,
-            limit=limit,
-            remaining=_int_header(headers, "x-ratelimit-remaining"),
-            reset=headers.get("x-ratelimit-reset"),
-            policy=headers.get("x-ratelimit-policy"),
-            **common,
-        )
-
-    if cls is AuthenticationError:
-        message = server_text or _FALLBACK_MESSAGES[cls]
-        return AuthenticationError(message, **common)
-
+    message = f"The service answered with an error (HTTP {status})" + (f": {detail}" if detail else "")
     code = data.get("code")
-    message = f"The service answered with an error (HTTP {status})"
-    if detail:
-        message += f": {detail}"
     if isinstance(code, str) and code not in message:
         message += f" ({code})"
-    if status == 404:
-        # The service has every path we call: a 404 means the base URL points somewhere else.
-        return MiladyAPIError(message, hint=WRONG_URL_HINT, **common)
-    return MiladyAPIError(message, **common)
+    # The service has every path we call: a 404 means the base URL points somewhere else.
+    return MiladyAPIError(message, hint=WRONG_URL_HINT if status == 404 else None, **common)
 
 
 def error_from_transport(exc: Exception, host: str, *, read_timeout: float | None) -> MiladyError:

@@ -10,6 +10,7 @@ import binascii
 import io
 import ipaddress
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,43 +23,27 @@ if TYPE_CHECKING:
     from PIL import Image as PILImage
 
 __all__ = [
-    "check_download_url",
-    "decode_data_url",
-    "decode_image",
-    "encode_data_url",
-    "fit_image",
-    "is_local_host",
-    "sniff_mime",
-    "to_source_data_url",
-    "write_image",
-]
+    "check_download_url", "decode_data_url", "decode_image", "encode_data_url", "fit_image", "is_local_host",
+    "sniff_mime", "to_source_data_url", "write_image",
+]  # fmt: skip
 
-_SUFFIXES = {
-    "image/png": ".png",
-    "image/jpeg": ".jpg",
-    "image/webp": ".webp",
-    "image/gif": ".gif",
-    "image/bmp": ".bmp",
+# MIME type -> (its first bytes, as a pattern; the file suffix).
+_KINDS = {
+    "image/png": (rb"\x89PNG\r\n\x1a\n", ".png"),
+    "image/jpeg": (rb"\xff\xd8\xff", ".jpg"),
+    "image/webp": (rb"RIFF.{4}WEBP", ".webp"),
+    "image/gif": (rb"GIF8[79]a", ".gif"),
+    "image/bmp": (rb"BM", ".bmp"),
 }
 
 
 def sniff_mime(data: bytes) -> str | None:
     """The image type the bytes really are (labels lie; the bytes don't)."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if data.startswith(b"BM"):
-        return "image/bmp"
-    return None
+    return next((mime for mime, (magic, _) in _KINDS.items() if re.match(magic, data, re.DOTALL)), None)
 
 
 def suffix_for(data: bytes) -> str:
-    return _SUFFIXES.get(sniff_mime(data) or "", ".img")
+    return _KINDS[mime][1] if (mime := sniff_mime(data)) else ".img"
 
 
 def encode_data_url(data: bytes, mime: str | None = None) -> str:
@@ -95,13 +80,9 @@ def decode_image(data: bytes, *, what: str = "image") -> PILImage.Image:
 
 
 def _source_error(message: str, value: object) -> InvalidRequestError:
-    return InvalidRequestError(
-        f"source_image {message}",
-        field="source_image",
-        value=value,
-        allowed="a data:image/...;base64 URL, image bytes, a file path or a PIL image "
-        f"(at most {SOURCE_IMAGE_MAX_CHARS:,} characters once encoded)",
-    )
+    kinds = "a data:image/...;base64 URL, image bytes, a file path or a PIL image"
+    allowed = f"{kinds} (at most {SOURCE_IMAGE_MAX_CHARS:,} characters once encoded)"
+    return InvalidRequestError(f"source_image {message}", field="source_image", value=value, allowed=allowed)
 
 
 def _check_image_bytes(data: bytes, label: str) -> str:
@@ -115,33 +96,28 @@ def _check_image_bytes(data: bytes, label: str) -> str:
     return mime
 
 
-def _pil_to_png(image: PILImage.Image) -> bytes:
+def _encode(image: PILImage.Image, fmt: str = "PNG") -> bytes:
     buffer = io.BytesIO()
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    image.save(buffer, format="PNG")
+    image.save(buffer, format=fmt, **({"quality": 82} if fmt == "JPEG" else {}))
     return buffer.getvalue()
 
 
-def _downscale_to_fit(data: bytes, max_chars: int) -> str:
-    """Shrink an image until its data URL fits, keeping the aspect ratio."""
-    image = decode_image(data)
-    scale = 1.0
-    for _ in range(12):
-        scale *= 0.8
+def _shrink(image: PILImage.Image, fmt: str, max_base64_chars: int, scale: float, step: float, tries: int) -> bytes:
+    """Re-encode ``image`` smaller step by step (aspect ratio kept) until its base64 fits; the last try if none does."""
+    for _ in range(tries):
         size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
-        url = encode_data_url(_pil_to_png(image.resize(size)), "image/png")
-        if len(url) <= max_chars:
-            return url
-    raise _source_error("is too large even after downscaling", f"{image.width}x{image.height}")
+        data = _encode(image.resize(size), fmt)
+        if _b64_len(data) <= max_base64_chars or size == (1, 1):
+            break
+        scale *= step
+    return data
 
 
 def to_source_data_url(source: object, *, downscale: bool = False, max_chars: int | None = None) -> str:
-    """Turn a data URL, bytes, a file path or a PIL image into a checked source data URL.
-
-    The bytes must decode as an image. When the data URL would exceed the service's
-    limit it is refused, or downscaled when ``downscale`` is true.
-    """
+    """A data URL, bytes, a file path or a PIL image as a checked source data URL (the bytes must
+    decode); one over the service's limit is refused, or downscaled when ``downscale`` is true."""
     limit = SOURCE_IMAGE_MAX_CHARS if max_chars is None else max_chars
     if isinstance(source, str) and source.startswith("data:"):
         try:
@@ -153,10 +129,8 @@ def to_source_data_url(source: object, *, downscale: bool = False, max_chars: in
         mime = _check_image_bytes(data, f"data URL labelled {label}")
         url = source if label == mime else encode_data_url(data, mime)
     elif isinstance(source, str) and source.startswith(("http://", "https://")):
-        raise _source_error(
-            "is a web URL: pass the image itself (bytes, a file path, a PIL image or a data URL)",
-            source,
-        )
+        words = "is a web URL: pass the image itself (bytes, a file path, a PIL image or a data URL)"
+        raise _source_error(words, source)
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.is_file():
@@ -167,14 +141,16 @@ def to_source_data_url(source: object, *, downscale: bool = False, max_chars: in
         data = bytes(source)
         url = encode_data_url(data, _check_image_bytes(data, "bytes"))
     elif hasattr(source, "save") and hasattr(source, "getbands"):
-        data = _pil_to_png(source)  # type: ignore[arg-type]
-        url = encode_data_url(data, "image/png")
+        url = encode_data_url(_encode(source), "image/png")  # type: ignore[arg-type]
     else:
         raise _source_error(f"has unsupported type {type(source).__name__}", type(source).__name__)
 
-    if len(url) > limit:
-        if downscale:
-            return _downscale_to_fit(decode_data_url(url)[1], limit)
+    if len(url) > limit and downscale:
+        image = decode_image(decode_data_url(url)[1])
+        url = encode_data_url(_shrink(image, "PNG", limit - len("data:image/png;base64,"), 0.8, 0.8, 12), "image/png")
+        if len(url) > limit:
+            raise _source_error("is too large even after downscaling", f"{image.width}x{image.height}")
+    elif len(url) > limit:
         raise _source_error(
             f"is {len(url):,} characters as a data URL: the most allowed is {limit:,} "
             "(pass downscale=True to shrink it)",
@@ -184,10 +160,7 @@ def to_source_data_url(source: object, *, downscale: bool = False, max_chars: in
 
 
 def write_image(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write image bytes atomically; a path without a suffix gets the real type's suffix.
-
-    Atomic (temporary file, then rename), so an interrupted save never leaves half a file.
-    """
+    """Write image bytes atomically (an interrupted save never leaves half a file); no suffix: the real type's."""
     target = Path(path)
     if not target.suffix:
         target = target.with_suffix(suffix_for(data))
@@ -211,12 +184,15 @@ def _current_umask() -> int:
     return mask
 
 
-def is_ip_literal(host: str) -> bool:
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        ipaddress.ip_address(host.strip("[]"))
+        return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return False
-    return True
+        return None
+
+
+def is_ip_literal(host: str) -> bool:
+    return _address(host) is not None
 
 
 def is_local_host(host: str) -> bool:
@@ -224,16 +200,9 @@ def is_local_host(host: str) -> bool:
     name = host.strip("[]").lower()
     if name == "localhost" or name.endswith(".localhost"):
         return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return (
-        address.is_loopback
-        or address.is_private
-        or address.is_link_local
-        or address.is_unspecified
-        or address.is_reserved
+    ip = _address(name)
+    return ip is not None and (
+        ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified or ip.is_reserved
     )
 
 
@@ -256,24 +225,12 @@ _PASS_AS_IS = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 
 
 def fit_image(data: bytes, max_base64_chars: int) -> tuple[bytes, str]:
-    """The image as (bytes, MIME type) whose base64 text is at most ``max_base64_chars``.
-
-    Small images in a common format pass unchanged; others are re-encoded as JPEG and
-    shrunk step by step (aspect ratio kept) until they fit.
-    """
+    """The image as (bytes, MIME type) whose base64 text is at most ``max_base64_chars``: small ones
+    in a common format pass unchanged, others are re-encoded as JPEG and shrunk until they fit."""
     mime = sniff_mime(data)
     if mime in _PASS_AS_IS and _b64_len(data) <= max_base64_chars:
         return data, mime or "image/png"
-    image = decode_image(data).convert("RGB")
-    scale = 1.0
-    for _ in range(16):
-        size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
-        buffer = io.BytesIO()
-        image.resize(size).save(buffer, format="JPEG", quality=82)
-        if _b64_len(buffer.getvalue()) <= max_base64_chars or size == (1, 1):
-            return buffer.getvalue(), "image/jpeg"
-        scale *= 0.75
-    return buffer.getvalue(), "image/jpeg"
+    return _shrink(decode_image(data).convert("RGB"), "JPEG", max_base64_chars, 1.0, 0.75, 16), "image/jpeg"
 
 
 def _b64_len(data: bytes) -> int:

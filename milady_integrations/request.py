@@ -1,9 +1,8 @@
-"""What a user can set: the request's fields, declared once, and their checks.
+"""What a user can set: the request's fields, declared once (``FIELDS``), and their checks.
 
-``FIELDS`` is the one declaration every face derives its inputs from (CLI flags, batch
-lines, tool arguments, node inputs, form fields). ``check_request`` judges every field
-at once and reports all problems as data (:class:`FieldProblem`), which each face words
-in its own terms (a CLI flag, an argument name, a node input).
+Every face derives its inputs from ``FIELDS``; ``check_request`` judges every field at
+once and reports all problems as data (:class:`FieldProblem`), which each face words in
+its own terms (a CLI flag, an argument name, a node input).
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import dataclasses
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 
 from .catalogue import (
     ASPECT_RATIO_DESCRIPTIONS,
@@ -36,18 +35,9 @@ from .errors import InvalidRequestError, MiladyWarning
 from .images import to_source_data_url
 
 __all__ = [
-    "FIELDS",
-    "FIELD_DESCRIPTIONS",
-    "FIELD_LABELS",
-    "FieldProblem",
-    "FieldSpec",
-    "GenerateImageRequest",
-    "GenerateOptions",
-    "SharedOptions",
-    "check_request",
-    "field_problems",
-    "service_length",
-]
+    "FIELDS", "FIELD_DESCRIPTIONS", "FIELD_LABELS", "JS_WHITESPACE", "FieldProblem", "FieldSpec",
+    "GenerateImageRequest", "GenerateOptions", "SharedOptions", "check_request", "field_problems", "service_length",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,56 +60,22 @@ def _listing(table: Mapping[Any, str]) -> str:
 
 
 #: In the order forms show them (ComfyUI saves widget values by position: never reorder).
-FIELDS: dict[str, FieldSpec] = {
-    spec.name: spec
-    for spec in (
-        FieldSpec(
-            "prompt",
-            "prompt",
-            "Prompt",
-            "What the image should show: subject, style, lighting and composition. "
-            f"1 to {PROMPT_MAX_CHARS} characters.",
-            None,
-            max_length=PROMPT_MAX_CHARS,
-        ),
-        FieldSpec("model", "model", "Model", f"Image model to use. Default: {DEFAULT_MODEL}.", DEFAULT_MODEL, MODELS),
-        FieldSpec(
-            "aspect_ratio",
-            "aspectRatio",
-            "Aspect ratio",
-            f"Shape of the image: {_listing(ASPECT_RATIO_DESCRIPTIONS)}.",
-            DEFAULT_ASPECT_RATIO,
-            ASPECT_RATIOS,
-        ),
-        FieldSpec(
-            "style_preset",
-            "stylePreset",
-            "Style preset",
-            f"Style words the service adds to the prompt: {_listing(STYLE_PRESET_DESCRIPTIONS)}.",
-            DEFAULT_STYLE_PRESET,
-            STYLE_PRESETS,
-        ),
-        FieldSpec(
-            "num_images",
-            "numImages",
-            "Number of images",
-            f"How many images to generate in one request, {NUM_IMAGES_MIN} to {NUM_IMAGES_MAX}; each is billed.",
-            DEFAULT_NUM_IMAGES,
-            minimum=NUM_IMAGES_MIN,
-            maximum=NUM_IMAGES_MAX,
-        ),
-        FieldSpec(
-            "source_image",
-            "sourceImage",
-            "Source image",
-            "Optional image to transform (image-to-image), as a data:image/...;base64 URL "
-            f"of at most {SOURCE_IMAGE_MAX_CHARS:,} characters.",
-            None,
-            max_length=SOURCE_IMAGE_MAX_CHARS,
-        ),
-    )
-}
-
+FIELDS: dict[str, FieldSpec] = {spec.name: spec for spec in (
+    FieldSpec("prompt", "prompt", "Prompt", "What the image should show: subject, style, lighting and composition. "
+              f"1 to {PROMPT_MAX_CHARS} characters.", None, max_length=PROMPT_MAX_CHARS),
+    FieldSpec("model", "model", "Model", f"Image model to use. Default: {DEFAULT_MODEL}.", DEFAULT_MODEL, MODELS),
+    FieldSpec("aspect_ratio", "aspectRatio", "Aspect ratio",
+              f"Shape of the image: {_listing(ASPECT_RATIO_DESCRIPTIONS)}.", DEFAULT_ASPECT_RATIO, ASPECT_RATIOS),
+    FieldSpec("style_preset", "stylePreset", "Style preset",
+              f"Style words the service adds to the prompt: {_listing(STYLE_PRESET_DESCRIPTIONS)}.",
+              DEFAULT_STYLE_PRESET, STYLE_PRESETS),
+    FieldSpec("num_images", "numImages", "Number of images",
+              f"How many images to generate in one request, {NUM_IMAGES_MIN} to {NUM_IMAGES_MAX}; each is billed.",
+              DEFAULT_NUM_IMAGES, minimum=NUM_IMAGES_MIN, maximum=NUM_IMAGES_MAX),
+    FieldSpec("source_image", "sourceImage", "Source image", "Optional image to transform (image-to-image), as a "
+              f"data:image/...;base64 URL of at most {SOURCE_IMAGE_MAX_CHARS:,} characters.",
+              None, max_length=SOURCE_IMAGE_MAX_CHARS),
+)}  # fmt: skip
 FIELD_DESCRIPTIONS: dict[str, str] = {name: spec.description for name, spec in FIELDS.items()}
 FIELD_LABELS: dict[str, str] = {name: spec.label for name, spec in FIELDS.items()}
 
@@ -144,11 +100,9 @@ class GenerateOptions(SharedOptions, total=False):
     source_image: Any
 
 
-#: Options that steer the checks rather than being sent.
-CHECK_FLAGS = ("allow_unlisted_model", "downscale_source")
-
-if set(GenerateOptions.__optional_keys__) != set(FIELDS) - {"prompt"} | set(CHECK_FLAGS):  # pragma: no cover
-    raise RuntimeError("GenerateOptions must name exactly the fields of FIELDS (less prompt) and CHECK_FLAGS")
+# The options that steer the checks rather than being sent.
+if set(GenerateOptions.__optional_keys__) != set(FIELDS) - {"prompt"} | {"allow_unlisted_model", "downscale_source"}:
+    raise RuntimeError("GenerateOptions must name exactly the fields of FIELDS (less prompt) and the check flags")
 
 
 # ---------------------------------------------------------------- problems, as data
@@ -173,21 +127,16 @@ class FieldProblem:
     ) -> str:
         subject = name or self.field
         if self.shows_value:
-            subject = f"{subject}{assign}{_shown(self.value)}"
+            shown = repr(self.value)
+            subject += assign + (shown if len(shown) <= 60 else f"{shown[:50]}...{shown[-6:]}")
         return f"{subject} {self.reason.format(unlisted=unlisted)}"
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:50]}...{text[-6:]}"
 
 
 def problems_error(
     problems: list[FieldProblem], names: Mapping[str, str] | None = None, **wording: str
 ) -> InvalidRequestError:
     """One error carrying every problem; its message words each with ``names`` (field -> what the user typed)."""
-    names = names or {}
-    message = "; ".join(p.text(names.get(p.field), **wording) for p in problems)
+    message = "; ".join(p.text((names or {}).get(p.field), **wording) for p in problems)
     first = problems[0]
     return InvalidRequestError(message, field=first.field, value=first.value, allowed=first.allowed, problems=problems)
 
@@ -208,37 +157,32 @@ def _prompt_problem(prompt: object) -> FieldProblem | None:
     allowed = f"1 to {PROMPT_MAX_CHARS} characters"
     if not isinstance(prompt, str):
         reason = f"must be a string of {allowed}, got {type(prompt).__name__}"
-        return FieldProblem("prompt", prompt, allowed, reason, shows_value=False)
-    if not prompt.strip(JS_WHITESPACE):
+    elif not prompt.strip(JS_WHITESPACE):
         reason = f"is empty: describe the image in {allowed} (not only spaces)"
-        return FieldProblem("prompt", prompt, allowed, reason, shows_value=False)
-    length = service_length(prompt)
-    if length > PROMPT_MAX_CHARS:
+    elif (length := service_length(prompt)) > PROMPT_MAX_CHARS:
         reason = (
             f"has {length} characters as the service counts them (emoji count 2): "
             f"the most allowed is {PROMPT_MAX_CHARS}"
         )
-        return FieldProblem("prompt", prompt[:40] + "...", allowed, reason, shows_value=False)
-    return None
-
-
-def _choice_problem(spec: FieldSpec, value: object) -> FieldProblem | None:
-    assert spec.choices is not None
-    if isinstance(value, str) and value in spec.choices:
+        prompt = prompt[:40] + "..."
+    else:
         return None
-    return FieldProblem(spec.name, value, spec.choices, f"is not allowed: choose one of {', '.join(spec.choices)}")
+    return FieldProblem("prompt", prompt, allowed, reason, shows_value=False)
 
 
-def _model_problem(model: object, allow_unlisted: bool) -> FieldProblem | None:
-    if isinstance(model, str) and model.strip() and (model in MODELS or model in RETIRED_MODELS or allow_unlisted):
+def _choice_problem(name: str, value: object, allow_unlisted: bool = False) -> FieldProblem | None:
+    choices = FIELDS[name].choices or ()
+    if isinstance(value, str) and value in choices:
         return None
-    if not isinstance(model, str) or not model.strip():
-        return _choice_problem(FIELDS["model"], model)
-    reason = (
-        f"is not a known model: choose one of {', '.join(MODELS)}, or {{unlisted}} for a model newer "
-        "than this library (the service silently uses its default for names it does not know)"
-    )
-    return FieldProblem("model", model, MODELS, reason)
+    if name == "model" and isinstance(value, str) and value.strip():
+        if value in RETIRED_MODELS or allow_unlisted:
+            return None
+        reason = (
+            f"is not a known model: choose one of {', '.join(MODELS)}, or {{unlisted}} for a model newer "
+            "than this library (the service silently uses its default for names it does not know)"
+        )
+        return FieldProblem("model", value, MODELS, reason)
+    return FieldProblem(name, value, choices, f"is not allowed: choose one of {', '.join(choices)}")
 
 
 def _num_images_problem(value: object) -> FieldProblem | None:
@@ -249,14 +193,26 @@ def _num_images_problem(value: object) -> FieldProblem | None:
     return FieldProblem("num_images", value, f"{NUM_IMAGES_MIN}..{NUM_IMAGES_MAX}", reason)
 
 
-def _source_image(value: object, downscale: bool) -> tuple[str | None, FieldProblem | None]:
-    if value is None:
-        return None, None
-    try:
-        return to_source_data_url(value, downscale=downscale), None
-    except InvalidRequestError as err:
-        reason = err.message.removeprefix("source_image ")
-        return None, FieldProblem("source_image", err.value, err.allowed, reason, shows_value=False)
+def _judge(
+    values: Mapping[str, object], allow_unlisted_model: bool, check_source: bool, downscale_source: bool
+) -> tuple[dict[str, Any], list[FieldProblem], str | None]:
+    """Every field (missing ones take their defaults), its problems in ``FIELDS`` order, and the source's data URL."""
+    merged = {name: values.get(name, spec.default) for name, spec in FIELDS.items()}
+    found = [
+        _prompt_problem(merged["prompt"]),
+        _choice_problem("model", merged["model"], allow_unlisted_model),
+        _choice_problem("aspect_ratio", merged["aspect_ratio"]),
+        _choice_problem("style_preset", merged["style_preset"]),
+        _num_images_problem(merged["num_images"]),
+    ]
+    source_url = None
+    if check_source and merged["source_image"] is not None:
+        try:
+            source_url = to_source_data_url(merged["source_image"], downscale=downscale_source)
+        except InvalidRequestError as err:
+            reason = err.message.removeprefix("source_image ")
+            found.append(FieldProblem("source_image", err.value, err.allowed, reason, shows_value=False))
+    return merged, [problem for problem in found if problem is not None], source_url
 
 
 def field_problems(
@@ -267,19 +223,8 @@ def field_problems(
     downscale_source: bool = True,
 ) -> list[FieldProblem]:
     """Every problem of ``values`` (missing fields take their defaults), in ``FIELDS`` order; [] when all is well.
-
-    ``check_source=False`` skips reading the source image (a face checks it where it can).
-    """
-    merged = {name: values.get(name, spec.default) for name, spec in FIELDS.items()}
-    found = [
-        _prompt_problem(merged["prompt"]),
-        _model_problem(merged["model"], allow_unlisted_model),
-        _choice_problem(FIELDS["aspect_ratio"], merged["aspect_ratio"]),
-        _choice_problem(FIELDS["style_preset"], merged["style_preset"]),
-        _num_images_problem(merged["num_images"]),
-        _source_image(merged["source_image"], downscale_source)[1] if check_source else None,
-    ]
-    return [problem for problem in found if problem is not None]
+    ``check_source=False`` skips reading the source image (a face checks it where it can)."""
+    return _judge(values, allow_unlisted_model, check_source, downscale_source)[1]
 
 
 # ---------------------------------------------------------------- the request
@@ -343,30 +288,12 @@ def check_request(
     unknown = set(fields) - set(FIELDS)
     if unknown:
         raise TypeError(f"unknown request field(s): {', '.join(sorted(unknown))}")
-    values: dict[str, object] = {name: fields.get(name, spec.default) for name, spec in FIELDS.items()}
-    values["prompt"] = prompt
-    problems = field_problems(values, allow_unlisted_model=allow_unlisted_model, check_source=False)
-    source_url, source_problem = _source_image(values["source_image"], downscale_source)
-    if source_problem is not None:
-        problems.append(source_problem)
+    values, problems, source_url = _judge({**fields, "prompt": prompt}, allow_unlisted_model, True, downscale_source)
     if problems:
         raise problems_error(problems, names, assign=assign, unlisted=unlisted)
-    model = cast(str, values["model"])
-    notes: tuple[str, ...] = ()
-    if model in RETIRED_MODELS:
-        notes = (
-            f"model {model!r} is no longer served: the service generates with "
-            f"{RETIRED_MODELS[model]!r} instead and bills for it",
-        )
-    return GenerateImageRequest(
-        prompt=cast(str, prompt),
-        model=model,
-        aspect_ratio=cast(str, values["aspect_ratio"]),
-        num_images=cast(int, values["num_images"]),
-        style_preset=cast(str, values["style_preset"]),
-        source_image=source_url,
-        notes=notes,
-    )
+    model, retired = values["model"], RETIRED_MODELS.get(values["model"])
+    note = f"model {model!r} is no longer served: the service generates with {retired!r} instead and bills for it"
+    return GenerateImageRequest(**{**values, "source_image": source_url}, notes=(note,) if retired else ())
 
 
 def warn_notes(request: GenerateImageRequest, stacklevel: int = 3) -> None:

@@ -13,16 +13,9 @@ from typing import Any
 from .errors import MiladyError, UnexpectedResponseError
 
 __all__ = [
-    "GalleryItem",
-    "GalleryPage",
-    "GeneratedImage",
-    "ImageGenerationResult",
-    "ModelStatus",
-    "PriceRange",
-    "merge_results",
-    "parse_generation_body",
-    "partial_note",
-]
+    "GalleryItem", "GalleryPage", "GeneratedImage", "ImageGenerationResult", "ModelStatus", "PriceRange",
+    "merge_results", "parse_generation_body", "partial_note",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -41,13 +34,7 @@ class GeneratedImage:
         return self.url or self.data_url or ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "data_url": self.data_url,
-            "mime_type": self.mime_type,
-            "file_size": self.file_size,
-            "text": self.text,
-        }
+        return {name: getattr(self, name) for name in ("url", "data_url", "mime_type", "file_size", "text")}
 
     def __repr__(self) -> str:
         data = self.data_url
@@ -65,12 +52,9 @@ def partial_note(requested: int, returned: int) -> str:
 
 @dataclass
 class ImageGenerationResult:
-    """What a generation returned. ``partial`` is true when fewer images came back than asked.
-
-    ``errors`` holds the failures of requests that did not succeed when several were sent
-    (``generate_images``): the images of the others stay usable. ``cost`` is what the
-    service says it billed, when it says (None otherwise).
-    """
+    """What a generation returned. ``partial``: fewer images came back than asked. ``errors``: the
+    failed requests when several were sent (the others' images stay usable). ``cost``: what the
+    service says it billed, when it says."""
 
     images: list[GeneratedImage]
     requested: int
@@ -105,26 +89,18 @@ class ImageGenerationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything about the result as plain JSON-able data (tool artifacts, structured content)."""
+        names = ("urls", "requested", "returned", "partial", "model", "cost", "request_ids", "text", "errors", "notes")
         return {
             "images": [image.to_dict() for image in self.images],
-            "urls": self.urls,
-            "requested": self.requested,
-            "returned": self.returned,
-            "partial": self.partial,
-            "model": self.model,
-            "cost": self.cost,
+            **{name: getattr(self, name) for name in names},
             "request_ids": list(self.request_ids),
-            "text": self.text,
             "errors": [str(error) for error in self.errors],
             "notes": list(self.notes),
         }
 
 
 def merge_results(parts: Sequence[ImageGenerationResult | BaseException], requested: int) -> ImageGenerationResult:
-    """One result from several requests; failed parts are kept as ``errors``.
-
-    Raises the first error only when every part failed, so partial work is never lost.
-    """
+    """One result from several requests; failed parts are kept as ``errors`` (raised only when all failed)."""
     results = [p for p in parts if isinstance(p, ImageGenerationResult)]
     errors = [p for p in parts if isinstance(p, BaseException)]
     for error in errors:
@@ -144,67 +120,60 @@ def merge_results(parts: Sequence[ImageGenerationResult | BaseException], reques
     )
 
 
+# ---------------------------------------------------------------- reading the service's answers
+
+
+def _dig(value: object, *keys: str) -> Any:
+    """``value[k1][k2]...``, or None where a step is not an object."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
 def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _data_url(raw: object, mime_type: object) -> str | None:
-    if not isinstance(raw, str) or not raw:
-        return None
-    if raw.startswith("data:"):
-        return raw
-    # The other deployed variant may send bare base64.
-    return f"data:{_text(mime_type) or 'image/png'};base64,{raw}"
+def _int(value: object, digits: bool = False) -> int | None:
+    # The gallery sends ``fileSize`` as a string of digits.
+    number = _number(float(value) if digits and isinstance(value, str) and value.strip().isdigit() else value)
+    return int(number) if number is not None else None
 
 
-def _billed(cost: object) -> float | None:
-    # The other variant's ``cost`` is an object whose ``totalCost`` is the amount billed.
-    if isinstance(cost, dict):
-        return _number(cost.get("totalCost"))
-    return _number(cost)
+def _items(body: object, key: str, message: str, request_id: str | None) -> list[dict[str, Any]]:
+    """The objects of ``body[key]``, which must be a list: else the answer is not the contract."""
+    if not isinstance(_dig(body, key), list):
+        raise UnexpectedResponseError(message, body=body, request_id=request_id)
+    return [item for item in _dig(body, key) if isinstance(item, dict)]
 
 
 def parse_generation_body(
     body: object, *, requested: int, model: str | None = None, request_id: str | None = None
 ) -> ImageGenerationResult:
-    """Read either response shape the service has answered with.
-
-    ``{"images": [...], "numImages": n}`` and ``{"success", "model", "images", "cost"}``.
-    Items with neither ``url`` nor ``image`` are dropped (they count as not returned).
-    """
-    if not isinstance(body, dict) or not isinstance(body.get("images"), list):
-        raise UnexpectedResponseError(
-            "The service answered 200 without an 'images' list.", body=body, request_id=request_id
-        )
+    """Read either answer shape, ``{"images", "numImages"}`` or ``{"success", "model", "images", "cost"}``;
+    items with neither ``url`` nor ``image`` are dropped (they count as not returned)."""
     images: list[GeneratedImage] = []
-    for item in body["images"]:
-        if not isinstance(item, dict):
-            continue
+    for item in _items(body, "images", "The service answered 200 without an 'images' list.", request_id):
+        raw, mime_type = item.get("image"), _text(item.get("mimeType"))
+        # The other deployed variant may send bare base64.
+        data_url = None
+        if isinstance(raw, str) and raw:
+            data_url = raw if raw.startswith("data:") else f"data:{mime_type or 'image/png'};base64,{raw}"
         url = _text(item.get("url"))
-        data_url = _data_url(item.get("image"), item.get("mimeType"))
-        if url is None and data_url is None:
-            continue
-        size = _number(item.get("fileSize"))
-        images.append(
-            GeneratedImage(
-                url=url,
-                data_url=data_url,
-                text=_text(item.get("text")) or "",
-                mime_type=_text(item.get("mimeType")),
-                file_size=int(size) if size is not None else None,
-            )
-        )
+        if url or data_url:
+            text = _text(item.get("text")) or ""
+            images.append(GeneratedImage(url, data_url, text, mime_type, _int(item.get("fileSize"))))
+    # The other variant's ``cost`` is an object whose ``totalCost`` is the amount billed.
+    cost = _dig(body, "cost")
     return ImageGenerationResult(
         images=images,
         requested=requested,
-        model=_text(body.get("model")) or model,
-        cost=_billed(body.get("cost")),
+        model=_text(_dig(body, "model")) or model,
+        cost=_number(cost.get("totalCost") if isinstance(cost, dict) else cost),
         request_ids=[request_id] if request_id else [],
     )
 
@@ -257,64 +226,51 @@ class PriceRange:
 
 
 def _when(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
     try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when is None or when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def parse_gallery_body(body: object, *, request_id: str | None = None) -> GalleryPage:
-    """``{items, count, offset, limit, hasMore}``; ``fileSize`` arrives as a string."""
-    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-        raise UnexpectedResponseError("The gallery answer has no 'items' list", body=body, request_id=request_id)
-    items: list[GalleryItem] = []
-    for raw in body["items"]:
-        if not isinstance(raw, dict) or not isinstance(raw.get("id"), (str, int)):
-            continue
-        size = raw.get("fileSize")
-        number = _number(float(size) if isinstance(size, str) and size.strip().isdigit() else size)
-        dimensions, prompt = raw.get("dimensions"), raw.get("prompt")
-        items.append(
-            GalleryItem(
-                id=str(raw["id"]),
-                url=_text(raw.get("url")),
-                prompt=prompt if isinstance(prompt, str) else "",
-                model=_text(raw.get("model")),
-                created_at=_when(raw.get("createdAt")),
-                mime_type=_text(raw.get("mimeType")),
-                file_size=int(number) if number is not None else None,
-                status=_text(raw.get("status")),
-                dimensions=dimensions if isinstance(dimensions, dict) else None,
-            )
+    """``{items, count, offset, limit, hasMore}``."""
+    items = [
+        GalleryItem(
+            id=str(raw["id"]),
+            url=_text(raw.get("url")),
+            prompt=raw["prompt"] if isinstance(raw.get("prompt"), str) else "",
+            model=_text(raw.get("model")),
+            created_at=_when(raw.get("createdAt")),
+            mime_type=_text(raw.get("mimeType")),
+            file_size=_int(raw.get("fileSize"), digits=True),
+            status=_text(raw.get("status")),
+            dimensions=raw["dimensions"] if isinstance(raw.get("dimensions"), dict) else None,
         )
-    offset, limit = _number(body.get("offset")), _number(body.get("limit"))
+        for raw in _items(body, "items", "The gallery answer has no 'items' list", request_id)
+        if isinstance(raw.get("id"), (str, int))
+    ]
+    limit = _int(_dig(body, "limit"))
     return GalleryPage(
         items=items,
-        has_more=body.get("hasMore") is True,
-        offset=int(offset) if offset is not None else 0,
-        limit=int(limit) if limit is not None else len(items),
+        has_more=_dig(body, "hasMore") is True,
+        offset=_int(_dig(body, "offset")) or 0,
+        limit=len(items) if limit is None else limit,
     )
 
 
 def parse_model_status_body(body: object, *, request_id: str | None = None) -> dict[str, ModelStatus]:
-    models = body.get("models") if isinstance(body, dict) else None
-    if not isinstance(models, list):
-        raise UnexpectedResponseError("The models/status answer has no 'models' list", body=body, request_id=request_id)
+    models = _items(body, "models", "The models/status answer has no 'models' list", request_id)
     return {
-        str(m["modelId"]): ModelStatus(available=m.get("available") is True, reason=_text(m.get("reason")))
+        m["modelId"]: ModelStatus(available=m.get("available") is True, reason=_text(m.get("reason")))
         for m in models
-        if isinstance(m, dict) and isinstance(m.get("modelId"), str)
+        if isinstance(m.get("modelId"), str)
     }
 
 
 def parse_price_range_body(body: object) -> PriceRange | None:
-    pricing = body.get("pricing") if isinstance(body, dict) else None
-    entry = pricing.get("generate-image") if isinstance(pricing, dict) else None
-    span = entry.get("estimatedRange") if isinstance(entry, dict) else None
-    low, high = (_number(span.get("min")), _number(span.get("max"))) if isinstance(span, dict) else (None, None)
+    span = _dig(body, "pricing", "generate-image", "estimatedRange")
+    low, high = _number(_dig(span, "min")), _number(_dig(span, "max"))
     return PriceRange(low, high) if low is not None and high is not None else None
 
 
@@ -324,10 +280,7 @@ PLATFORM_MARKUP = 1.2
 
 def parse_model_price_body(body: object) -> float | None:
     """The estimated price of one image from a catalogue entry: its price x the markup, 6 decimals."""
-    pricing = body.get("pricing") if isinstance(body, dict) else None
-    price = _number(pricing)
-    if price is None and isinstance(pricing, dict):
-        price = _number(pricing.get("image"))
-        if price is None:
-            price = next((p for p in map(_number, pricing.values()) if p is not None), None)
+    pricing = _dig(body, "pricing")
+    candidates = [pricing.get("image"), *pricing.values()] if isinstance(pricing, dict) else [pricing]
+    price = next((p for p in map(_number, candidates) if p is not None), None)
     return round(price * PLATFORM_MARKUP, 6) if price is not None else None

@@ -1,83 +1,14 @@
 """The shared schema, by job: :mod:`.catalogue` (choices, limits, descriptions),
 :mod:`.request` (what a user can set, and its checks) and :mod:`.results` (what comes back).
 
-This module gathers their names in one place for code that imports them from here.
+This module gathers their public names (each module's ``__all__``) in one place.
 """
 
 from __future__ import annotations
 
-from .catalogue import (
-    ASPECT_RATIO_DESCRIPTIONS,
-    ASPECT_RATIOS,
-    DEFAULT_ASPECT_RATIO,
-    DEFAULT_MODEL,
-    DEFAULT_NUM_IMAGES,
-    DEFAULT_STYLE_PRESET,
-    MODEL_INFO,
-    MODELS,
-    NUM_IMAGES_MAX,
-    NUM_IMAGES_MIN,
-    PROMPT_MAX_CHARS,
-    RETIRED_MODELS,
-    SOURCE_IMAGE_MAX_CHARS,
-    STYLE_PRESET_DESCRIPTIONS,
-    STYLE_PRESETS,
-    AspectRatio,
-    KnownModel,
-    ModelInfo,
-    StylePreset,
-    nearest_aspect_ratio,
-)
-from .request import (
-    FIELD_DESCRIPTIONS,
-    FIELD_LABELS,
-    FIELDS,
-    JS_WHITESPACE,
-    FieldProblem,
-    FieldSpec,
-    GenerateImageRequest,
-    GenerateOptions,
-    check_request,
-    field_problems,
-    service_length,
-)
-from .results import GeneratedImage, ImageGenerationResult, merge_results, parse_generation_body, partial_note
+from . import catalogue, request, results
+from .catalogue import *  # noqa: F403
+from .request import *  # noqa: F403
+from .results import *  # noqa: F403
 
-__all__ = [
-    "ASPECT_RATIOS",
-    "ASPECT_RATIO_DESCRIPTIONS",
-    "DEFAULT_ASPECT_RATIO",
-    "DEFAULT_MODEL",
-    "DEFAULT_NUM_IMAGES",
-    "DEFAULT_STYLE_PRESET",
-    "FIELDS",
-    "FIELD_DESCRIPTIONS",
-    "FIELD_LABELS",
-    "JS_WHITESPACE",
-    "MODELS",
-    "MODEL_INFO",
-    "NUM_IMAGES_MAX",
-    "NUM_IMAGES_MIN",
-    "PROMPT_MAX_CHARS",
-    "RETIRED_MODELS",
-    "SOURCE_IMAGE_MAX_CHARS",
-    "STYLE_PRESETS",
-    "STYLE_PRESET_DESCRIPTIONS",
-    "AspectRatio",
-    "FieldProblem",
-    "FieldSpec",
-    "GenerateImageRequest",
-    "GenerateOptions",
-    "GeneratedImage",
-    "ImageGenerationResult",
-    "KnownModel",
-    "ModelInfo",
-    "StylePreset",
-    "check_request",
-    "field_problems",
-    "merge_results",
-    "nearest_aspect_ratio",
-    "parse_generation_body",
-    "partial_note",
-    "service_length",
-]
+__all__ = [*catalogue.__all__, *request.__all__, *results.__all__]

@@ -31,10 +31,6 @@ from milady_integrations.local import IMAGE_SIZES, LocalServer, ServerConfig
 from tests.service_words import STYLE_WORDS as REFERENCE_STYLE_WORDS
 
 
-def generate_count(server: LocalServer) -> int:
-    return server.stats.generate_requests
-
-
 def built_prompt(server: LocalServer, prompt: str) -> str:
     """The prompt the server built for the latest request with ``prompt`` (GET /_local/requests)."""
     return str(next(r["enhancedPrompt"] for r in server.requests if r["prompt"] == prompt))
@@ -76,12 +72,12 @@ async def test_every_known_model_is_sent_and_reported(twin, model: str) -> None:
 
 
 async def test_four_images_in_one_request_are_all_different(twin, server: LocalServer) -> None:
-    before = generate_count(server)
+    before = server.stats.generate_requests
     result = await twin.generate_image("four cats", num_images=4)
     assert result.returned == 4 and len(set(result.urls)) == 4
     datas = await twin.read_images(result)
     assert len(set(datas)) == 4
-    assert generate_count(server) == before + 1
+    assert server.stats.generate_requests == before + 1
 
 
 async def test_image_to_image_from_a_pil_image(twin, server: LocalServer) -> None:
@@ -91,10 +87,10 @@ async def test_image_to_image_from_a_pil_image(twin, server: LocalServer) -> Non
 
 
 async def test_generate_images_splits_into_requests_of_four(twin, server: LocalServer) -> None:
-    before = generate_count(server)
+    before = server.stats.generate_requests
     result = await twin.generate_images("tiles", count=6, concurrency=2)
     assert result.requested == 6 and result.returned == 6 and not result.errors
-    assert generate_count(server) == before + 2
+    assert server.stats.generate_requests == before + 2
 
 
 async def test_partial_success_exposes_asked_and_returned(twin, server: LocalServer) -> None:
@@ -137,12 +133,12 @@ async def test_a_wrong_mime_label_is_corrected_by_the_bytes(twin, server: LocalS
 )
 async def test_client_errors_are_never_retried(twin, server: LocalServer, status, error_class, words) -> None:
     server.faults.force_status(status, count=3)
-    before = generate_count(server)
+    before = server.stats.generate_requests
     with pytest.raises(error_class) as caught:
         await twin.generate_image("a fox")
     assert words in str(caught.value)
     assert caught.value.status_code == status and caught.value.request_id
-    assert generate_count(server) == before + 1
+    assert server.stats.generate_requests == before + 1
 
 
 async def test_402_carries_the_credits_required(twin, server: LocalServer) -> None:

@@ -15,22 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from milady_integrations import (
-    AuthenticationError,
-    GenerateImageRequest,
-    GenerationFailedError,
-    ImageDownloadError,
-    InsufficientCreditsError,
-    InvalidRequestError,
-    MiladyAPIError,
-    MiladyConnectionError,
-    MiladyError,
-    MiladyTimeoutError,
-    OutcomeUnknownError,
-    RateLimitError,
-    ServiceUnavailableError,
-    UnexpectedResponseError,
-)
+from milady_integrations import GenerateImageRequest, errors
 from milady_integrations._config import ClientConfig
 from milady_integrations._flow import (
     Addresses,
@@ -94,7 +79,7 @@ def drive(flow: Any, script: Sequence[Outcome]) -> tuple[list[Any], Any, list[Ou
             outcome = None if isinstance(action, Sleep) else rest.pop(0)
     except StopIteration as stop:
         return actions, stop.value, rest
-    except MiladyError as error:
+    except errors.MiladyError as error:
         return actions, error, rest
 
 
@@ -107,76 +92,82 @@ def sends(actions: list[Any]) -> list[Send]:
 
 
 # name: (script, waits, final class (or None for success), may_have_run, words in the error)
-CALL_TABLE: dict[str, tuple[list[Outcome], list[float], type[MiladyError] | None, bool, str]] = {
+CALL_TABLE: dict[str, tuple[list[Outcome], list[float], type[errors.MiladyError] | None, bool, str]] = {
     "success": ([OK], [], None, False, ""),
     "429 Retry-After, then success": ([answer(429, {}, {"Retry-After": "3"}), OK], [3.0], None, False, ""),
     "429 retryAfter in the body": ([answer(429, {"retryAfter": 7}), OK], [7.0], None, False, ""),
-    "429 without a wait, every time": ([answer(429)] * 3, [0.5, 1.0], RateLimitError, False, "Rate limited"),
+    "429 without a wait, every time": ([answer(429)] * 3, [0.5, 1.0], errors.RateLimitError, False, "Rate limited"),
     "429 past max_retry_wait": (
         [answer(429, {}, {"Retry-After": "61"})],
         [],
-        RateLimitError,
+        errors.RateLimitError,
         False,
         "longer than max_retry_wait=60 s, so not retried",
     ),
     "refunded 500, then success": ([REFUNDED, OK], [0.5], None, False, ""),
-    "refunded 500 every time": ([REFUNDED] * 3, [0.5, 1.0], GenerationFailedError, False, "nothing was charged"),
-    "catch-all 500": ([CATCH_ALL_500], [], OutcomeUnknownError, True, "Pricing unavailable"),
-    "the parser's 500": ([PARSER_500], [], OutcomeUnknownError, True, "may have been charged"),
-    "500 HTML page": ([answer(500, HTML)], [], OutcomeUnknownError, True, "Bad Gateway"),
-    "500 empty": ([answer(500)], [], OutcomeUnknownError, True, "may have been charged"),
-    "501": ([answer(501, {"error": "Not Implemented"})], [], OutcomeUnknownError, True, "HTTP 501"),
-    "502 HTML": ([answer(502, HTML)], [], OutcomeUnknownError, True, "may still be running"),
-    "502 empty": ([answer(502)], [], OutcomeUnknownError, True, "may still be running"),
-    "503 not configured": ([NOT_CONFIGURED], [], ServiceUnavailableError, False, "nothing was charged"),
-    "503 of the other variant": ([VARIANT_503], [], ServiceUnavailableError, False, "nothing was charged"),
-    "503 HTML page": ([answer(503, HTML)], [], OutcomeUnknownError, True, "may have been charged"),
-    "504": ([answer(504)], [], OutcomeUnknownError, True, "may still be running"),
-    "520": ([answer(520, b"")], [], OutcomeUnknownError, True, "gateway"),
-    "521": ([answer(521, b"")], [], OutcomeUnknownError, True, "gateway"),
-    "522": ([answer(522, b"")], [], OutcomeUnknownError, True, "gateway"),
-    "523": ([answer(523, b"")], [], OutcomeUnknownError, True, "gateway"),
-    "524": ([answer(524, HTML)], [], OutcomeUnknownError, True, "gateway"),
+    "refunded 500 every time": ([REFUNDED] * 3, [0.5, 1.0], errors.GenerationFailedError, False, "nothing was charged"),
+    "catch-all 500": ([CATCH_ALL_500], [], errors.OutcomeUnknownError, True, "Pricing unavailable"),
+    "the parser's 500": ([PARSER_500], [], errors.OutcomeUnknownError, True, "may have been charged"),
+    "500 HTML page": ([answer(500, HTML)], [], errors.OutcomeUnknownError, True, "Bad Gateway"),
+    "500 empty": ([answer(500)], [], errors.OutcomeUnknownError, True, "may have been charged"),
+    "501": ([answer(501, {"error": "Not Implemented"})], [], errors.OutcomeUnknownError, True, "HTTP 501"),
+    "502 HTML": ([answer(502, HTML)], [], errors.OutcomeUnknownError, True, "may still be running"),
+    "502 empty": ([answer(502)], [], errors.OutcomeUnknownError, True, "may still be running"),
+    "503 not configured": ([NOT_CONFIGURED], [], errors.ServiceUnavailableError, False, "nothing was charged"),
+    "503 of the other variant": ([VARIANT_503], [], errors.ServiceUnavailableError, False, "nothing was charged"),
+    "503 HTML page": ([answer(503, HTML)], [], errors.OutcomeUnknownError, True, "may have been charged"),
+    "504": ([answer(504)], [], errors.OutcomeUnknownError, True, "may still be running"),
+    "520": ([answer(520, b"")], [], errors.OutcomeUnknownError, True, "gateway"),
+    "521": ([answer(521, b"")], [], errors.OutcomeUnknownError, True, "gateway"),
+    "522": ([answer(522, b"")], [], errors.OutcomeUnknownError, True, "gateway"),
+    "523": ([answer(523, b"")], [], errors.OutcomeUnknownError, True, "gateway"),
+    "524": ([answer(524, HTML)], [], errors.OutcomeUnknownError, True, "gateway"),
     "400": (
         [answer(400, {"error": "Prompt is required and must be a non-empty string"})],
         [],
-        InvalidRequestError,
+        errors.InvalidRequestError,
         False,
         "Prompt is required",
     ),
-    "401 of generate-image": ([AUTH_401], [], AuthenticationError, False, "Authentication required"),
-    "401 of the balance route": ([BALANCE_401], [], AuthenticationError, False, "Invalid or expired API key"),
-    "401 of the catch-all": ([GATEWAY_401], [], OutcomeUnknownError, True, "not yours"),
-    "401 empty": ([answer(401)], [], OutcomeUnknownError, True, "may have been charged"),
+    "401 of generate-image": ([AUTH_401], [], errors.AuthenticationError, False, "Authentication required"),
+    "401 of the balance route": ([BALANCE_401], [], errors.AuthenticationError, False, "Invalid or expired API key"),
+    "401 of the catch-all": ([GATEWAY_401], [], errors.OutcomeUnknownError, True, "not yours"),
+    "401 empty": ([answer(401)], [], errors.OutcomeUnknownError, True, "may have been charged"),
     "402": (
         [answer(402, {"error": "Insufficient credits", "required": 0.024})],
         [],
-        InsufficientCreditsError,
+        errors.InsufficientCreditsError,
         False,
         "0.024 required",
     ),
-    "405": ([answer(405)], [], MiladyAPIError, False, "MILADY_BASE_URL"),
+    "405": ([answer(405)], [], errors.MiladyAPIError, False, "MILADY_BASE_URL"),
     "connection refused, then success": ([httpx.ConnectError("refused"), OK], [0.5], None, False, ""),
     "connection refused every time": (
         [httpx.ConnectError("refused")] * 3,
         [0.5, 1.0],
-        MiladyConnectionError,
+        errors.MiladyConnectionError,
         False,
         "Could not connect to cloud.milady.example",
     ),
     "connect timeout, then success": ([httpx.ConnectTimeout("slow"), OK], [0.5], None, False, ""),
     "pool timeout, then success": ([httpx.PoolTimeout("busy"), OK], [0.5], None, False, ""),
     "write failed, then success": ([httpx.WriteError("reset"), OK], [0.5], None, False, ""),
-    "read timeout": ([httpx.ReadTimeout("slow")], [], MiladyTimeoutError, True, "may still complete and be billed"),
+    "read timeout": (
+        [httpx.ReadTimeout("slow")],
+        [],
+        errors.MiladyTimeoutError,
+        True,
+        "may still complete and be billed",
+    ),
     "broken after sending": (
         [httpx.RemoteProtocolError("closed")],
         [],
-        MiladyConnectionError,
+        errors.MiladyConnectionError,
         True,
         "may have been charged",
     ),
-    "read error after sending": ([httpx.ReadError("reset")], [], MiladyConnectionError, True, "gallery"),
-    "refunded 500, then a 502": ([REFUNDED, answer(502)], [0.5], OutcomeUnknownError, True, "HTTP 502"),
+    "read error after sending": ([httpx.ReadError("reset")], [], errors.MiladyConnectionError, True, "gallery"),
+    "refunded 500, then a 502": ([REFUNDED, answer(502)], [0.5], errors.OutcomeUnknownError, True, "HTTP 502"),
     "refunded, refused, then success": ([REFUNDED, httpx.ConnectError("x"), OK], [0.5, 1.0], None, False, ""),
 }
 
@@ -214,7 +205,7 @@ def test_backoff_doubles_up_to_a_cap_with_up_to_a_quarter_off(
         call_flow(config(max_retries=max_retries, jitter=lambda: jitter), "GET", "/x"), script
     )
     assert sleeps(actions) == waits and rest == []
-    assert isinstance(result, MiladyConnectionError) and not result.may_have_run
+    assert isinstance(result, errors.MiladyConnectionError) and not result.may_have_run
 
 
 def test_a_429_wait_may_equal_max_retry_wait_but_not_exceed_it() -> None:
@@ -223,12 +214,12 @@ def test_a_429_wait_may_equal_max_retry_wait_but_not_exceed_it() -> None:
     assert sleeps(actions) == [5.0] and result[0] == {"balance": 12.5}
     over = [answer(429, {}, {"Retry-After": "6"})]
     actions, result, _ = drive(call_flow(config(max_retry_wait=5.0), "GET", "/x"), over)
-    assert sleeps(actions) == [] and isinstance(result, RateLimitError)
+    assert sleeps(actions) == [] and isinstance(result, errors.RateLimitError)
 
 
 def test_with_no_retries_left_a_429_is_raised_without_the_cap_note() -> None:
     actions, result, _ = drive(call_flow(config(max_retries=0), "GET", "/x"), [answer(429, {}, {"Retry-After": "1"})])
-    assert sleeps(actions) == [] and isinstance(result, RateLimitError)
+    assert sleeps(actions) == [] and isinstance(result, errors.RateLimitError)
     assert "max_retry_wait" not in str(result)
 
 
@@ -243,7 +234,7 @@ def test_every_retry_sends_the_same_request() -> None:
 
 def test_the_key_is_taken_out_of_a_service_error() -> None:
     _, result, _ = drive(call_flow(config(), "GET", "/x"), [answer(500, {"error": f"bad key {KEY}"})])
-    assert isinstance(result, OutcomeUnknownError) and KEY not in str(result) and "***" in str(result)
+    assert isinstance(result, errors.OutcomeUnknownError) and KEY not in str(result) and "***" in str(result)
 
 
 # ------------------------------------------------------------------ generate_flow
@@ -272,11 +263,11 @@ IMAGE = {"url": "https://blob.example/a.png", "mimeType": "image/png", "text": "
             None,
             False,
         ),
-        ([answer(200, {"images": [], "numImages": 0})], [], GenerationFailedError, False),
-        ([answer(200, {"images": [{"text": ""}], "numImages": 1})], [], UnexpectedResponseError, True),
-        ([answer(200, b'{"images": [')], [], UnexpectedResponseError, True),
-        ([CATCH_ALL_500], [], OutcomeUnknownError, True),
-        ([httpx.ReadTimeout("slow")], [], MiladyTimeoutError, True),
+        ([answer(200, {"images": [], "numImages": 0})], [], errors.GenerationFailedError, False),
+        ([answer(200, {"images": [{"text": ""}], "numImages": 1})], [], errors.UnexpectedResponseError, True),
+        ([answer(200, b'{"images": [')], [], errors.UnexpectedResponseError, True),
+        ([CATCH_ALL_500], [], errors.OutcomeUnknownError, True),
+        ([httpx.ReadTimeout("slow")], [], errors.MiladyTimeoutError, True),
     ],
 )
 def test_generate_flow_reads_or_fails_without_paying_twice(script, waits, error_class, may_have_run) -> None:
@@ -311,7 +302,7 @@ def test_answers_and_errors_carry_the_preferred_request_id(headers, expected) ->
 
 def test_balance_flow_wants_a_number() -> None:
     _, result, _ = drive(balance_flow(config()), [answer(200, {"balance": "lots"})])
-    assert isinstance(result, UnexpectedResponseError)
+    assert isinstance(result, errors.UnexpectedResponseError)
 
 
 # ------------------------------------------------------------------ download_flow
@@ -357,13 +348,14 @@ def test_ipv4_is_preferred_and_an_ipv6_only_name_is_bracketed() -> None:
 @pytest.mark.parametrize("addresses", [("127.0.0.1",), (PUBLIC, "10.0.0.7"), ("::1",), ("169.254.169.254",)])
 def test_a_name_with_any_local_address_is_refused_before_connecting(addresses) -> None:
     actions, result, _ = drive(download_flow(config(), "http://img.example/a.png"), [Addresses(addresses)])
-    assert isinstance(result, ImageDownloadError) and "resolves to local address" in str(result)
+    assert isinstance(result, errors.ImageDownloadError) and "resolves to local address" in str(result)
     assert sends(actions) == []
 
 
 def test_a_failed_lookup_is_an_error_not_a_second_lookup_by_the_connection() -> None:
     actions, result, _ = drive(download_flow(config(), "http://img.example/a.png"), [OSError("no such host")])
-    assert isinstance(result, ImageDownloadError) and "Could not look up the image host 'img.example'" in str(result)
+    assert isinstance(result, errors.ImageDownloadError)
+    assert "Could not look up the image host 'img.example'" in str(result)
     assert sends(actions) == []
 
 
@@ -375,7 +367,7 @@ def test_a_redirect_is_looked_up_and_checked_again() -> None:
     ]
     actions, result, rest = drive(download_flow(config(), "http://img.example/a.png"), script)
     assert rest == [] and len(sends(actions)) == 1
-    assert isinstance(result, ImageDownloadError) and "elsewhere.example" in str(result)
+    assert isinstance(result, errors.ImageDownloadError) and "elsewhere.example" in str(result)
 
 
 def test_a_relative_redirect_is_resolved_against_the_name_not_the_address() -> None:
@@ -402,5 +394,5 @@ def test_an_address_in_the_url_is_not_looked_up() -> None:
 )
 def test_download_failures_are_clear_and_not_retried(outcome: Outcome, words: str) -> None:
     actions, result, _ = drive(download_flow(config(), "http://img.example/a.png"), [Addresses((PUBLIC,)), outcome])
-    assert isinstance(result, ImageDownloadError) and words in str(result)
+    assert isinstance(result, errors.ImageDownloadError) and words in str(result)
     assert len(sends(actions)) == 1 and sleeps(actions) == [] and not result.may_have_run

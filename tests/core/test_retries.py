@@ -11,114 +11,101 @@ by the flow tests).
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import httpx
 import pytest
 
-from milady_integrations import (
-    AuthenticationError,
-    GenerationFailedError,
-    InsufficientCreditsError,
-    InvalidRequestError,
-    MiladyConnectionError,
-    MiladyTimeoutError,
-    OutcomeUnknownError,
-    RateLimitError,
-    ServiceUnavailableError,
-)
+from milady_integrations import errors
 from milady_integrations.local import LocalServer
 
 
-def generate_count(server: LocalServer) -> int:
-    return server.stats.generate_requests
+def force(status: int, **options: Any) -> Any:
+    return lambda server: server.faults.force_status(status, **options)
 
 
-async def test_the_refunded_500_is_retried_and_then_succeeds(twin, server: LocalServer) -> None:
-    server.faults.force_status(500, count=1)
-    before = generate_count(server)
-    result = await twin.generate_image("a fox")
-    assert result.returned == 1
-    assert generate_count(server) == before + 2
+def fault(**changes: Any) -> Any:
+    return lambda server: server.faults.update(**changes)
 
 
-async def test_the_refunded_500_is_sent_exactly_max_retries_more_times(twin, server: LocalServer) -> None:
-    server.faults.force_status(500, count=5)
-    before = generate_count(server)
-    with pytest.raises(GenerationFailedError) as caught:
-        await twin.with_options(max_retries=1).generate_image("a fox")
-    assert "nothing was charged" in str(caught.value) and not caught.value.may_have_run
-    assert generate_count(server) == before + 2
+def case(
+    make_fault: Any,
+    error: type[errors.MiladyError] | None = None,
+    *,
+    sent: int = 1,
+    may_have_run: bool = False,
+    words: tuple[str, ...] = (),
+    options: dict[str, Any] | None = None,
+    status_code: int | None = None,
+) -> tuple[Any, ...]:
+    """A fault, the error it ends in (None: one image comes back) and how many requests the server saw."""
+    return make_fault, error, sent, may_have_run, words, options or {}, status_code
 
 
-@pytest.mark.parametrize(
-    ("status", "body"),
-    [(500, "html"), (500, "empty"), (502, "html"), (502, "json"), (504, "html"), (504, "empty"), (503, "html")],
-)
-async def test_a_failure_that_may_have_been_charged_is_sent_once(twin, server: LocalServer, status, body) -> None:
-    server.faults.force_status(status, count=5, body=body)
-    before = generate_count(server)
-    with pytest.raises(OutcomeUnknownError) as caught:
-        await twin.generate_image("a fox")
-    assert caught.value.may_have_run and caught.value.status_code == status
-    assert "may have been charged" in str(caught.value) and "gallery" in str(caught.value)
-    assert generate_count(server) == before + 1
+CHARGED = "may have been charged"
+NOTHING = "nothing was charged"
+CASES = {
+    "the refunded 500 is retried, then succeeds": case(force(500, count=1), sent=2),
+    "the refunded 500 is sent exactly max_retries more times": case(
+        force(500, count=5), errors.GenerationFailedError, sent=2, words=(NOTHING,), options={"max_retries": 1}
+    ),
+    **{
+        f"a {status} {body} page may have been charged: sent once": case(
+            force(status, count=5, body=body),
+            errors.OutcomeUnknownError,
+            may_have_run=True,
+            status_code=status,
+            words=(CHARGED, "gallery"),
+        )
+        for status, body in [
+            (500, "html"), (500, "empty"), (502, "html"), (502, "json"), (504, "html"), (504, "empty"), (503, "html")
+        ]
+    },
+    "the service's 503 is not retried": case(force(503, count=5), errors.ServiceUnavailableError, words=(NOTHING,)),
+    "400 is sent once": case(force(400, count=3), errors.InvalidRequestError),
+    "401 is sent once": case(force(401, count=3), errors.AuthenticationError),
+    "402 is sent once": case(force(402, count=3), errors.InsufficientCreditsError),
+    "a 429 is retried after Retry-After": case(force(429, retry_after=0), sent=2),
+    "a read timeout is never repeated": case(
+        fault(latency=1.5),
+        errors.MiladyTimeoutError,
+        may_have_run=True,
+        words=("may still complete and be billed",),
+        options={"timeout": httpx.Timeout(0.4, connect=2.0)},
+    ),
+    "a connection dropped after sending is not repeated": case(
+        fault(drop="before-response"), errors.MiladyConnectionError, may_have_run=True, words=(CHARGED,)
+    ),
+}
 
 
-async def test_the_services_503_is_not_retried_and_says_nothing_was_charged(twin, server: LocalServer) -> None:
-    server.faults.force_status(503, count=5)
-    before = generate_count(server)
-    with pytest.raises(ServiceUnavailableError) as caught:
-        await twin.generate_image("a fox")
-    assert "nothing was charged" in str(caught.value) and not caught.value.may_have_run
-    assert generate_count(server) == before + 1
-
-
-@pytest.mark.parametrize(
-    ("status", "error_class"),
-    [(400, InvalidRequestError), (401, AuthenticationError), (402, InsufficientCreditsError)],
-)
-async def test_client_errors_are_sent_once_and_did_not_run(twin, server: LocalServer, status, error_class) -> None:
-    server.faults.force_status(status, count=3)
-    before = generate_count(server)
-    with pytest.raises(error_class) as caught:
-        await twin.generate_image("a fox")
-    assert not caught.value.may_have_run
-    assert generate_count(server) == before + 1
-
-
-async def test_a_429_is_retried_after_retry_after(twin, server: LocalServer) -> None:
-    server.faults.force_status(429, retry_after=0)
-    before = generate_count(server)
-    assert (await twin.generate_image("a fox")).returned == 1
-    assert generate_count(server) == before + 2
+@pytest.mark.parametrize("name", CASES)
+async def test_only_what_cannot_have_been_charged_is_sent_again(twin, server: LocalServer, name: str) -> None:
+    make_fault, error_class, sent, may_have_run, words, options, status_code = CASES[name]
+    make_fault(server)
+    before = server.stats.generate_requests
+    try:
+        outcome: Any = await twin.with_options(**options).generate_image("a fox")
+    except errors.MiladyError as error:
+        outcome = error
+    assert server.stats.generate_requests == before + sent
+    if error_class is None:
+        assert outcome.returned == 1
+        return
+    assert isinstance(outcome, error_class) and outcome.may_have_run is may_have_run
+    assert all(word in str(outcome) for word in words), str(outcome)
+    if status_code is not None:
+        assert outcome.status_code == status_code
 
 
 async def test_a_429_longer_than_the_cap_is_raised_at_once_with_the_wait(twin, server: LocalServer) -> None:
     server.faults.force_status(429, retry_after=90)
-    before = generate_count(server)
-    with pytest.raises(RateLimitError) as caught:
+    before = server.stats.generate_requests
+    with pytest.raises(errors.RateLimitError) as caught:
         await twin.with_options(max_retry_wait=5).generate_image("a fox")
     assert caught.value.retry_after == 90 and "retry in 90 s" in str(caught.value)
     assert "max_retry_wait=5" in str(caught.value) and caught.value.limit is not None
-    assert generate_count(server) == before + 1
-
-
-async def test_a_read_timeout_is_never_repeated(twin, server: LocalServer) -> None:
-    server.faults.update(latency=1.5)
-    before = generate_count(server)
-    with pytest.raises(MiladyTimeoutError) as caught:
-        await twin.with_options(timeout=httpx.Timeout(0.4, connect=2.0)).generate_image("slow fox")
-    assert "may still complete and be billed" in str(caught.value) and caught.value.may_have_run
-    assert generate_count(server) == before + 1
-
-
-async def test_a_dropped_connection_after_sending_is_not_repeated(twin, server: LocalServer) -> None:
-    server.faults.update(drop="before-response")
-    before = generate_count(server)
-    with pytest.raises(MiladyConnectionError) as caught:
-        await twin.generate_image("a fox")
-    assert caught.value.may_have_run and "may have been charged" in str(caught.value)
-    assert generate_count(server) == before + 1
+    assert server.stats.generate_requests == before + 1
 
 
 async def test_connection_refused_is_retried_and_reported(kind_sync_async: str, make_twin) -> None:
@@ -126,6 +113,6 @@ async def test_connection_refused_is_retried_and_reported(kind_sync_async: str, 
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     twin = make_twin(kind_sync_async, api_key="k", base_url=f"http://127.0.0.1:{port}", max_retries=1)
-    with pytest.raises(MiladyConnectionError) as caught:
+    with pytest.raises(errors.MiladyConnectionError) as caught:
         await twin.generate_image("a fox")
     assert not caught.value.may_have_run and f"127.0.0.1:{port}" in str(caught.value)
