@@ -297,7 +297,7 @@ def test_answers_and_errors_carry_the_preferred_request_id(headers, expected) ->
     assert result.request_ids == ([expected] if expected else [])
     failed = Received(500, httpx.Headers(headers), CATCH_ALL_500.body, 0.01)
     _, error, _ = drive(generate_flow(config(), GenerateImageRequest.create("a fox")), [failed])
-    assert isinstance(error, OutcomeUnknownError) and error.request_id == expected
+    assert isinstance(error, errors.OutcomeUnknownError) and error.request_id == expected
 
 
 def test_balance_flow_wants_a_number() -> None:
