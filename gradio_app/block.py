@@ -20,20 +20,12 @@ from gradio.utils import append_unique_suffix
 
 from milady_integrations import AsyncMiladyClient, MiladyError
 from milady_integrations._config import RECOVER_FOR
-from milady_integrations.access import (
-    KeyChoice,
-    OperatorLimits,
-    Payer,
-    caller_id,
-    fit_key_hint,
-    limits_line,
-    payer_policy,
-)
+from milady_integrations.access import KeyChoice, OperatorLimits, Payer, caller_id, limits_line, payer_policy
+from milady_integrations.calls import keyed_call
 from milady_integrations.request import FIELDS
 
 from . import _handler
-from ._choices import EXAMPLE_PROMPTS, choices
-from .errors import to_gradio_error
+from ._handler import EXAMPLE_PROMPTS, choices, to_gradio_error
 
 __all__ = ["MiladyImageBlock", "milady_image_block"]
 
@@ -71,7 +63,7 @@ class MiladyImageBlock:
     @property
     def inputs(self) -> list[gr.components.Component]:
         """The inputs in the API's argument order (see ``FIELDS``)."""
-        fields = [self.prompt, self.model, self.aspect_ratio, self.style_preset, self.num_images, self.source_image]
+        fields = [getattr(self, field) for field in FIELDS]
         return fields + ([self.api_key] if self.api_key is not None else [])
 
     @property
@@ -134,6 +126,10 @@ def milady_image_block(
     def elem_id(part: str) -> str:
         return f"milady-{api_name}-{part}"
 
+    def dropdown(field: str, **more: Any) -> gr.Dropdown:
+        spec = FIELDS[field]
+        return gr.Dropdown(choices(field), value=spec.default, label=spec.label, elem_id=elem_id(field), **more)
+
     with gr.Row(equal_height=False, elem_id=elem_id("block")):
         with gr.Column(scale=2, min_width=320):
             prompt = gr.Textbox(
@@ -143,34 +139,18 @@ def milady_image_block(
                 lines=3,
                 elem_id=elem_id("prompt"),
             )
-            model = gr.Dropdown(
-                choices("model"),
-                value=FIELDS["model"].default,
-                label=FIELDS["model"].label,
-                info=FIELDS["model"].description,
-                elem_id=elem_id("model"),
-            )
-            # One per line: a style's label is too long to show whole beside another dropdown.
-            aspect_ratio = gr.Dropdown(
-                choices("aspect_ratio"),
-                value=FIELDS["aspect_ratio"].default,
-                label=FIELDS["aspect_ratio"].label,
-                elem_id=elem_id("aspect_ratio"),
-            )
-            style_preset = gr.Dropdown(
-                choices("style_preset"),
-                value=FIELDS["style_preset"].default,
-                label=FIELDS["style_preset"].label,
-                elem_id=elem_id("style_preset"),
-            )
+            model = dropdown("model", info=FIELDS["model"].description)
+            # One per line, not in a row: a style's label is too long to show whole beside another.
+            aspect_ratio, style_preset = dropdown("aspect_ratio"), dropdown("style_preset")
+            spec = FIELDS["num_images"]
             num_images = gr.Slider(
-                FIELDS["num_images"].minimum or 1,
-                FIELDS["num_images"].maximum or 1,
+                spec.minimum or 1,
+                spec.maximum or 1,
                 step=1,
                 precision=0,
-                value=FIELDS["num_images"].default,
-                label=FIELDS["num_images"].label,
-                info=FIELDS["num_images"].description,
+                value=spec.default,
+                label=spec.label,
+                info=spec.description,
                 elem_id=elem_id("num_images"),
             )
             with gr.Accordion(f"{FIELDS['source_image'].label} (optional)", open=False, visible=show_source_image):
@@ -247,26 +227,18 @@ def milady_image_block(
     ) -> tuple[list[str], str]:
         """Generate 1-4 images with Milady Cloud. Returns the images and the service's text."""
         values = dict(zip(FIELDS, (prompt, model, aspect_ratio, style_preset, num_images, source_image), strict=True))
-        own_key = api_key if isinstance(api_key, str) else None
-        choice: KeyChoice | None = None
         try:
             # Reading and shrinking a source image takes a while: off the event loop.
             checked = await asyncio.to_thread(_handler.build_request, the_client, values, uploads=uploads)
             visitor = None if pays == "server" else _visitor(request, profile)
-            choice = policy.choose(own_key, caller=visitor, images=checked.num_images)
-            paths, result = await _handler.generate(
-                client_for(choice), checked, folder=gallery.GRADIO_CACHE, progress=progress
-            )
-            choice.reservation.settle(result.returned)
+            own_key = api_key if isinstance(api_key, str) else None
+            with keyed_call(policy, own_key, caller=visitor, images=checked.num_images) as choice:
+                paths, result = await _handler.generate(
+                    client_for(choice), checked, folder=gallery.GRADIO_CACHE, progress=progress
+                )
+                choice.reservation.settle(result.returned)
         except MiladyError as err:
-            fit_key_hint(err, policy.how, lent=choice.lent if choice else False)
-            if choice is not None:
-                choice.reservation.settle_error(err)
             raise to_gradio_error(err) from err
-        except asyncio.CancelledError:
-            if choice is not None:  # Stop: the service has no cancel, so it may be billed
-                choice.reservation.settle(choice.reservation.images)
-            raise
         if result.partial:
             gr.Warning(result.partial_note)
         return paths, result.text
@@ -302,12 +274,7 @@ def milady_image_block(
     stop_button.click(lambda: ([], STOPPED_TEXT), outputs=[gallery, text], cancels=[event], api_visibility="private")
 
     return MiladyImageBlock(
-        prompt=prompt,
-        model=model,
-        aspect_ratio=aspect_ratio,
-        style_preset=style_preset,
-        num_images=num_images,
-        source_image=source_image,
+        **dict(zip(FIELDS, field_inputs, strict=True)),  # type: ignore[arg-type]
         generate_button=generate_button,
         stop_button=stop_button,
         gallery=gallery,
