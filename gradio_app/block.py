@@ -104,17 +104,11 @@ def milady_image_block(
     show_source_image: bool = True,
     gallery_columns: int = 2,
 ) -> MiladyImageBlock:
-    """Add prompt, settings, Generate/Stop buttons, a gallery and the service's text.
+    """Add prompt, settings, Generate/Stop buttons, a gallery and the service's text (see the README).
 
-    ``client``: an ``AsyncMiladyClient``; by default one configured from MILADY_API_KEY
-    and MILADY_BASE_URL. The key stays in this process: nothing on the page holds it.
-    ``name``: the API route (``/generate``); a second block gets ``/generate_1``, and
-    element ids follow it (``milady-generate-prompt``, ``milady-generate_1-prompt``).
-    ``concurrency_limit``: generations running at once, over all blocks of the app.
-    ``pays``: whose key pays: ``"server"`` (this process's), ``"visitor"`` (a password field;
-    the key lives in that one request only) or ``"visitor_or_server"`` (the server's within
-    ``limits`` when the visitor gives none). ``fallback``: a client (e.g. the local server)
-    for visitors without a key in ``"visitor"`` mode.
+    ``client`` defaults to one from MILADY_API_KEY and MILADY_BASE_URL; its key never reaches the page.
+    ``pays``: whose key pays (``"server"``, ``"visitor"``, ``"visitor_or_server"`` within ``limits``);
+    ``fallback`` serves visitors without a key. ``name``: the API route, made unique (``generate_1``).
     """
     api_name = _unique_api_name(name)
     # Its own client looks in the gallery for what a failure that may have run made (never paid twice).
@@ -175,30 +169,19 @@ def milady_image_block(
                 stop_button = gr.Button("Stop", variant="secondary", elem_id=elem_id("stop"))
             if examples:
                 gr.Examples(
-                    [[text] for text in examples],
-                    inputs=[prompt],
+                    [[t] for t in examples],
+                    [prompt],
                     label="Example prompts",
                     api_visibility="private",
                     elem_id=elem_id("examples"),
                 )
         with gr.Column(scale=3, min_width=320):
             gallery = gr.Gallery(
-                label="Images",
-                columns=gallery_columns,
-                object_fit="contain",
-                height=760,
-                elem_id=elem_id("gallery"),
+                label="Images", columns=gallery_columns, object_fit="contain", height=760, elem_id=elem_id("gallery")
             )
-            text = gr.Textbox(
-                label="Service text",
-                interactive=False,
-                lines=2,
-                elem_id=elem_id("text"),
-            )
+            text = gr.Textbox(label="Service text", interactive=False, lines=2, elem_id=elem_id("text"))
 
-    # Where Gradio keeps uploads: the only files a source image may come from.
-    uploads = source_image.GRADIO_CACHE
-
+    uploads = source_image.GRADIO_CACHE  # where Gradio keeps uploads: the only files a source may come from
     field_inputs = [prompt, model, aspect_ratio, style_preset, num_images, source_image]
 
     def validate(*values: Any) -> list[dict[str, Any]]:
@@ -273,13 +256,5 @@ def milady_image_block(
     # Cancelling the task cancels the awaited HTTP request with it.
     stop_button.click(lambda: ([], STOPPED_TEXT), outputs=[gallery, text], cancels=[event], api_visibility="private")
 
-    return MiladyImageBlock(
-        **dict(zip(FIELDS, field_inputs, strict=True)),  # type: ignore[arg-type]
-        generate_button=generate_button,
-        stop_button=stop_button,
-        gallery=gallery,
-        text=text,
-        api_key=api_key,
-        event=event,
-        api_name=api_name,
-    )
+    parts = (prompt, model, aspect_ratio, style_preset, num_images, source_image, generate_button, stop_button)
+    return MiladyImageBlock(*parts, gallery, text, api_key, event, api_name)
