@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model, field_vali
 from pydantic.json_schema import SkipJsonSchema
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
+from milady_integrations.calls import source_image_description
 from milady_integrations.request import FIELDS, FieldSpec, field_problems
 from milady_integrations.wording import model_choices_text
 
@@ -20,11 +21,7 @@ __all__ = ["CreditsBalanceInput", "GenerateImageInput", "GenerateImageInputAnyMo
 
 MODEL_DESCRIPTION = model_choices_text(FIELDS["model"].description)
 
-SOURCE_IMAGE_DESCRIPTION = (
-    "Optional image to transform (image-to-image): the http(s) URL of an image, for example "
-    "one this tool returned earlier, or a data:image/...;base64 URL "
-    f"of at most {FIELDS['source_image'].max_length:,} characters. Leave it out to draw from the prompt alone."
-)
+SOURCE_IMAGE_DESCRIPTION = source_image_description(allow_paths=False)  # never a file path from a model
 
 
 def _no_source_image() -> None:

@@ -56,8 +56,7 @@ class MiladyImageGenerationTool(MiladySettings, BaseTool):
     handle_tool_error: Any = True
     handle_validation_error: Any = format_validation_error
     include_image_blocks: bool = Field(
-        False,
-        description="Content as standard text and image blocks, for models that see images in tool results.",
+        False, description="Content as standard text and image blocks, for models that see images in tool results."
     )
 
     def __init__(self, **kwargs: Any) -> None:

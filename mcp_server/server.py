@@ -15,14 +15,21 @@ from pydantic.json_schema import SkipJsonSchema
 from milady_integrations import AsyncMiladyClient, MiladyError, __version__
 from milady_integrations._config import RECOVER_FOR
 from milady_integrations.access import KeyChoice, KeyPolicy, caller_id
-from milady_integrations.calls import agent_reply, agent_request, balance_reply, keyed_call, read_what_came
+from milady_integrations.calls import (
+    agent_reply,
+    agent_request,
+    balance_reply,
+    keyed_call,
+    models_now,
+    read_what_came,
+    source_image_description,
+)
 from milady_integrations.catalogue import (
     ASPECT_RATIO_DESCRIPTIONS,
     DEFAULT_ASPECT_RATIO,
     DEFAULT_MODEL,
     DEFAULT_NUM_IMAGES,
     DEFAULT_STYLE_PRESET,
-    MODEL_INFO,
     NUM_IMAGES_MAX,
     NUM_IMAGES_MIN,
     PROMPT_MAX_CHARS,
@@ -33,7 +40,7 @@ from milady_integrations.catalogue import (
 from milady_integrations.images import fit_image
 from milady_integrations.progress import Tick, wait_with_progress
 from milady_integrations.request import FIELDS
-from milady_integrations.wording import model_choices_text, source_kinds
+from milady_integrations.wording import model_choices_text
 
 logger = logging.getLogger("mcp_server")
 
@@ -131,7 +138,7 @@ def build_server(settings: Settings) -> MCPServer:
             + (", temporary in this offline mode," if settings.offline else "")
             + f" and says how many of the asked images came back.{image_limit} "
             "If a call fails saying it may have run, or you cancel one, it may still be billed: do not "
-            "simply send it again.",
+            "simply send it again."
         ),
         annotations=SPENDS,
     )
@@ -148,7 +155,7 @@ def build_server(settings: Settings) -> MCPServer:
         ] = DEFAULT_NUM_IMAGES,
         source_image: Annotated[
             str | SkipJsonSchema[None],
-            Field(description=f"Optional image to transform: {source_kinds(not settings.remote)}."),
+            Field(description=source_image_description(allow_paths=not settings.remote)),
         ] = None,
     ) -> CallToolResult:
         arguments = {
@@ -209,24 +216,7 @@ def build_server(settings: Settings) -> MCPServer:
         annotations=ToolAnnotations(title="Image models", read_only_hint=True, open_world_hint=False),
     )
     async def list_models() -> CallToolResult:
-        client = settings.client()
-        try:  # live status and prices are advice: the known list stands without them
-            statuses = await client.model_status(*MODEL_INFO)
-            prices = await client.price_range()
-        except MiladyError:
-            statuses, prices = {}, None
-        models = [
-            {
-                "id": m,
-                "provider": i.provider,
-                "speed": i.speed,
-                "best_for": i.best_for,
-                "default": m == DEFAULT_MODEL,
-                "available": statuses[m].available if m in statuses else None,
-                "reason": statuses[m].reason if m in statuses else None,
-            }
-            for m, i in MODEL_INFO.items()
-        ]
+        models, prices = await models_now(settings.client())
         lines = [
             f"{m['id']}: {m['provider']}, {str(m['speed']).lower()}, {m['best_for']}"
             + ("" if m["available"] is not False else f" (unavailable now: {m['reason']})")

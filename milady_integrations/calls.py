@@ -10,13 +10,29 @@ from contextlib import contextmanager
 from typing import Any
 
 from .access import KeyChoice, KeyPolicy, fit_key_hint
+from .catalogue import DEFAULT_MODEL, MODEL_INFO
 from .client import AsyncMiladyClient
 from .errors import MiladyError
 from .request import FIELDS, GenerateImageRequest
-from .results import ImageGenerationResult
-from .wording import agent_summary, plural
+from .results import ImageGenerationResult, PriceRange
+from .wording import agent_summary, plural, source_kinds
 
-__all__ = ["agent_reply", "agent_request", "balance_reply", "keyed_call", "read_what_came", "unread_note"]
+__all__ = [
+    "agent_reply",
+    "agent_request",
+    "balance_reply",
+    "keyed_call",
+    "models_now",
+    "read_what_came",
+    "source_image_description",
+    "unread_note",
+]
+
+
+def source_image_description(allow_paths: bool) -> str:
+    """The ``source_image`` argument, for an agent (LangChain, MCP)."""
+    kinds = source_kinds(allow_paths)
+    return f"Optional image to transform (image-to-image): {kinds}. Leave it out to draw from the prompt alone."
 
 
 @contextmanager
@@ -86,3 +102,28 @@ def agent_reply(result: ImageGenerationResult, arguments: Mapping[str, Any]) -> 
 
 def balance_reply(balance: float) -> tuple[str, dict[str, Any]]:
     return f"Milady Cloud credit balance: {balance:g} credits.", {"balance": balance}
+
+
+async def models_now(client: AsyncMiladyClient) -> tuple[list[dict[str, Any]], PriceRange | None]:
+    """Every known model, what it is for and whether the service serves it now; and the price range.
+
+    Live status and prices are advice: when the service does not say, the known list stands.
+    """
+    try:
+        statuses = await client.model_status(*MODEL_INFO)
+        prices = await client.price_range()
+    except MiladyError:
+        statuses, prices = {}, None
+    models = [
+        {
+            "id": model,
+            "provider": info.provider,
+            "speed": info.speed,
+            "best_for": info.best_for,
+            "default": model == DEFAULT_MODEL,
+            "available": statuses[model].available if model in statuses else None,
+            "reason": statuses[model].reason if model in statuses else None,
+        }
+        for model, info in MODEL_INFO.items()
+    ]
+    return models, prices
