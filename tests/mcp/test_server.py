@@ -13,10 +13,10 @@ import anyio
 import pytest
 from PIL import Image
 
+from milady_integrations.catalogue import DEFAULT_MODEL
 from milady_integrations.local import LocalServer
 from milady_integrations.schema import (
     ASPECT_RATIOS,
-    DEFAULT_MODEL,
     FIELD_DESCRIPTIONS,
     MODELS,
     NUM_IMAGES_MAX,
