@@ -1,33 +1,56 @@
-"""What happens when someone presses Generate: check the inputs, send, wait, store the images.
-
-Kept free of component wiring so it can be tested on its own; ``block.py`` binds it
-to the components.
+"""What Generate does, apart from the components: check the inputs, send, wait, store the images; and how
+a library error reads on the page. ``block.py`` binds it to the components.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
-import time
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from milady_integrations import AsyncMiladyClient, GenerateImageRequest, InvalidRequestError
+import gradio as gr
+
+from milady_integrations import AsyncMiladyClient, GenerateImageRequest, InvalidRequestError, MiladyError
+from milady_integrations.calls import read_what_came, unread_note
 from milady_integrations.images import suffix_for, write_image
-from milady_integrations.request import field_problems
+from milady_integrations.progress import wait_with_progress
+from milady_integrations.request import FIELDS, field_problems
 from milady_integrations.results import ImageGenerationResult
-from milady_integrations.wording import waiting_line
+from milady_integrations.wording import choice_label, plural
 
-#: Called with a fraction (0..1) and a description, like ``gr.Progress``.
-ProgressFn = Callable[..., Any]
+#: A few prompts to start from.
+EXAMPLE_PROMPTS: tuple[str, ...] = (
+    "A red fox reading a book under a lantern, autumn forest at dusk",
+    "A lighthouse on a cliff in a storm, waves crashing, moody sky",
+    "A tiny robot watering a bonsai tree on a sunny windowsill",
+    "A bowl of ramen seen from above, steam rising, warm light",
+)
+#: The bar's share for the wait; fetching the images fills the rest.
+_WAIT_SHARE = 0.9
 
-# The bar creeps towards this fraction while the service works (the wait has no known length).
-_WAIT_CEILING = 0.9
-_WAIT_TIME_CONSTANT = 12.0
-_TICK_SECONDS = 0.5
-_SOURCE_ALLOWED = "an uploaded image or a data URL"
+
+def choices(field: str) -> list[tuple[str, str]]:
+    """(label, value) pairs for a dropdown: ``16:9 · Wide landscape``."""
+    return [(choice_label(field, value), value) for value in FIELDS[field].choices or ()]
+
+
+def to_gradio_error(err: BaseException) -> gr.Error:
+    """A ``gr.Error`` whose body is ``str(err)``, the line the core wrote for people.
+
+    Gradio 6 heads every toast with "Error" and shows the message below it, so the whole
+    text goes in ``message``; ``title`` names the kind of failure, from the class name
+    (InsufficientCreditsError -> "Insufficient credits"), so the face adds no words of its own.
+    """
+    if isinstance(err, gr.Error):
+        return err
+    name = type(err).__name__.removeprefix("Milady").removesuffix("Error") or "Error"
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)
+    title = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
+    message = str(err) if isinstance(err, MiladyError) else (str(err) or type(err).__name__)
+    return gr.Error(message=message, title=title[:1].upper() + title[1:], duration=None, print_exception=False)
 
 
 def _whole(value: object) -> object:
@@ -54,7 +77,7 @@ def source_of(payload: object, uploads: str | Path) -> str | None:
         "files already on the server cannot be named",
         field="source_image",
         value=shown,
-        allowed=_SOURCE_ALLOWED,
+        allowed="an uploaded image or a data URL",
     )
 
 
@@ -80,13 +103,6 @@ def build_request(
     return client.build_request(**options, downscale_source=True)
 
 
-async def _creep(progress: ProgressFn, label: Callable[[float], str], started: float) -> None:
-    while True:
-        waited = time.monotonic() - started
-        progress(_WAIT_CEILING * (1 - math.exp(-waited / _WAIT_TIME_CONSTANT)), desc=label(waited))
-        await asyncio.sleep(_TICK_SECONDS)
-
-
 def store_image(data: bytes, folder: str | Path, index: int) -> Path:
     """Write image bytes where Gradio serves them from; same bytes, same path."""
     digest = hashlib.sha256(data).hexdigest()
@@ -94,7 +110,7 @@ def store_image(data: bytes, folder: str | Path, index: int) -> Path:
 
 
 async def generate(
-    client: AsyncMiladyClient, request: GenerateImageRequest, *, folder: str | Path, progress: ProgressFn
+    client: AsyncMiladyClient, request: GenerateImageRequest, *, folder: str | Path, progress: Callable[..., Any]
 ) -> tuple[list[str], ImageGenerationResult]:
     """Send, wait with a progress bar, fetch the images into ``folder``; (file paths, result).
 
@@ -102,17 +118,17 @@ async def generate(
     ``gradio_client`` get the images even when the URLs are unreachable for them
     (loopback, private networks). Cancelling the task cancels the HTTP request.
     """
-    started = time.monotonic()
-    progress(0.0, desc=waiting_line(request.num_images, request.model, 0))
-    ticker = asyncio.create_task(
-        _creep(progress, lambda s: waiting_line(request.num_images, request.model, s), started)
+    result = await wait_with_progress(
+        client.send(request),
+        images=request.num_images,
+        model=request.model,
+        client=client,
+        show=lambda tick: progress(tick.fraction * _WAIT_SHARE, desc=tick.text),
     )
-    try:
-        result = await client.send(request)
-        progress(_WAIT_CEILING, desc="Fetching images")
-        datas = await client.read_images(result)
-    finally:
-        ticker.cancel()
+    progress(_WAIT_SHARE, desc=f"Fetching {plural(result.returned, 'image')}")
+    datas, unread = await read_what_came(client, result)
+    if unread:
+        gr.Warning(unread_note(unread))
     # Hashing and writing megabytes: in a worker thread, off the event loop other users share.
     paths = await asyncio.to_thread(lambda: [str(store_image(d, folder, i)) for i, d in enumerate(datas, start=1)])
     progress(1.0, desc="Done")

@@ -20,20 +20,12 @@ from gradio.utils import append_unique_suffix
 
 from milady_integrations import AsyncMiladyClient, MiladyError
 from milady_integrations._config import RECOVER_FOR
-from milady_integrations.access import (
-    KeyChoice,
-    OperatorLimits,
-    Payer,
-    caller_id,
-    fit_key_hint,
-    limits_line,
-    payer_policy,
-)
+from milady_integrations.access import KeyChoice, OperatorLimits, Payer, caller_id, limits_line, payer_policy
+from milady_integrations.calls import keyed_call
 from milady_integrations.request import FIELDS
 
 from . import _handler
-from ._choices import EXAMPLE_PROMPTS, choices
-from .errors import to_gradio_error
+from ._handler import EXAMPLE_PROMPTS, choices, to_gradio_error
 
 __all__ = ["MiladyImageBlock", "milady_image_block"]
 
@@ -71,7 +63,7 @@ class MiladyImageBlock:
     @property
     def inputs(self) -> list[gr.components.Component]:
         """The inputs in the API's argument order (see ``FIELDS``)."""
-        fields = [self.prompt, self.model, self.aspect_ratio, self.style_preset, self.num_images, self.source_image]
+        fields = [getattr(self, field) for field in FIELDS]
         return fields + ([self.api_key] if self.api_key is not None else [])
 
     @property
@@ -112,17 +104,11 @@ def milady_image_block(
     show_source_image: bool = True,
     gallery_columns: int = 2,
 ) -> MiladyImageBlock:
-    """Add prompt, settings, Generate/Stop buttons, a gallery and the service's text.
+    """Add prompt, settings, Generate/Stop buttons, a gallery and the service's text (see the README).
 
-    ``client``: an ``AsyncMiladyClient``; by default one configured from MILADY_API_KEY
-    and MILADY_BASE_URL. The key stays in this process: nothing on the page holds it.
-    ``name``: the API route (``/generate``); a second block gets ``/generate_1``, and
-    element ids follow it (``milady-generate-prompt``, ``milady-generate_1-prompt``).
-    ``concurrency_limit``: generations running at once, over all blocks of the app.
-    ``pays``: whose key pays: ``"server"`` (this process's), ``"visitor"`` (a password field;
-    the key lives in that one request only) or ``"visitor_or_server"`` (the server's within
-    ``limits`` when the visitor gives none). ``fallback``: a client (e.g. the local server)
-    for visitors without a key in ``"visitor"`` mode.
+    ``client`` defaults to one from MILADY_API_KEY and MILADY_BASE_URL; its key never reaches the page.
+    ``pays``: whose key pays (``"server"``, ``"visitor"``, ``"visitor_or_server"`` within ``limits``);
+    ``fallback`` serves visitors without a key. ``name``: the API route, made unique (``generate_1``).
     """
     api_name = _unique_api_name(name)
     # Its own client looks in the gallery for what a failure that may have run made (never paid twice).
@@ -134,6 +120,10 @@ def milady_image_block(
     def elem_id(part: str) -> str:
         return f"milady-{api_name}-{part}"
 
+    def dropdown(field: str, **more: Any) -> gr.Dropdown:
+        spec = FIELDS[field]
+        return gr.Dropdown(choices(field), value=spec.default, label=spec.label, elem_id=elem_id(field), **more)
+
     with gr.Row(equal_height=False, elem_id=elem_id("block")):
         with gr.Column(scale=2, min_width=320):
             prompt = gr.Textbox(
@@ -143,34 +133,18 @@ def milady_image_block(
                 lines=3,
                 elem_id=elem_id("prompt"),
             )
-            model = gr.Dropdown(
-                choices("model"),
-                value=FIELDS["model"].default,
-                label=FIELDS["model"].label,
-                info=FIELDS["model"].description,
-                elem_id=elem_id("model"),
-            )
-            # One per line: a style's label is too long to show whole beside another dropdown.
-            aspect_ratio = gr.Dropdown(
-                choices("aspect_ratio"),
-                value=FIELDS["aspect_ratio"].default,
-                label=FIELDS["aspect_ratio"].label,
-                elem_id=elem_id("aspect_ratio"),
-            )
-            style_preset = gr.Dropdown(
-                choices("style_preset"),
-                value=FIELDS["style_preset"].default,
-                label=FIELDS["style_preset"].label,
-                elem_id=elem_id("style_preset"),
-            )
+            model = dropdown("model", info=FIELDS["model"].description)
+            # One per line, not in a row: a style's label is too long to show whole beside another.
+            aspect_ratio, style_preset = dropdown("aspect_ratio"), dropdown("style_preset")
+            spec = FIELDS["num_images"]
             num_images = gr.Slider(
-                FIELDS["num_images"].minimum or 1,
-                FIELDS["num_images"].maximum or 1,
+                spec.minimum or 1,
+                spec.maximum or 1,
                 step=1,
                 precision=0,
-                value=FIELDS["num_images"].default,
-                label=FIELDS["num_images"].label,
-                info=FIELDS["num_images"].description,
+                value=spec.default,
+                label=spec.label,
+                info=spec.description,
                 elem_id=elem_id("num_images"),
             )
             with gr.Accordion(f"{FIELDS['source_image'].label} (optional)", open=False, visible=show_source_image):
@@ -195,30 +169,19 @@ def milady_image_block(
                 stop_button = gr.Button("Stop", variant="secondary", elem_id=elem_id("stop"))
             if examples:
                 gr.Examples(
-                    [[text] for text in examples],
-                    inputs=[prompt],
+                    [[t] for t in examples],
+                    [prompt],
                     label="Example prompts",
                     api_visibility="private",
                     elem_id=elem_id("examples"),
                 )
         with gr.Column(scale=3, min_width=320):
             gallery = gr.Gallery(
-                label="Images",
-                columns=gallery_columns,
-                object_fit="contain",
-                height=760,
-                elem_id=elem_id("gallery"),
+                label="Images", columns=gallery_columns, object_fit="contain", height=760, elem_id=elem_id("gallery")
             )
-            text = gr.Textbox(
-                label="Service text",
-                interactive=False,
-                lines=2,
-                elem_id=elem_id("text"),
-            )
+            text = gr.Textbox(label="Service text", interactive=False, lines=2, elem_id=elem_id("text"))
 
-    # Where Gradio keeps uploads: the only files a source image may come from.
-    uploads = source_image.GRADIO_CACHE
-
+    uploads = source_image.GRADIO_CACHE  # where Gradio keeps uploads: the only files a source may come from
     field_inputs = [prompt, model, aspect_ratio, style_preset, num_images, source_image]
 
     def validate(*values: Any) -> list[dict[str, Any]]:
@@ -247,26 +210,18 @@ def milady_image_block(
     ) -> tuple[list[str], str]:
         """Generate 1-4 images with Milady Cloud. Returns the images and the service's text."""
         values = dict(zip(FIELDS, (prompt, model, aspect_ratio, style_preset, num_images, source_image), strict=True))
-        own_key = api_key if isinstance(api_key, str) else None
-        choice: KeyChoice | None = None
         try:
             # Reading and shrinking a source image takes a while: off the event loop.
             checked = await asyncio.to_thread(_handler.build_request, the_client, values, uploads=uploads)
             visitor = None if pays == "server" else _visitor(request, profile)
-            choice = policy.choose(own_key, caller=visitor, images=checked.num_images)
-            paths, result = await _handler.generate(
-                client_for(choice), checked, folder=gallery.GRADIO_CACHE, progress=progress
-            )
-            choice.reservation.settle(result.returned)
+            own_key = api_key if isinstance(api_key, str) else None
+            with keyed_call(policy, own_key, caller=visitor, images=checked.num_images) as choice:
+                paths, result = await _handler.generate(
+                    client_for(choice), checked, folder=gallery.GRADIO_CACHE, progress=progress
+                )
+                choice.reservation.settle(result.returned)
         except MiladyError as err:
-            fit_key_hint(err, policy.how, lent=choice.lent if choice else False)
-            if choice is not None:
-                choice.reservation.settle_error(err)
             raise to_gradio_error(err) from err
-        except asyncio.CancelledError:
-            if choice is not None:  # Stop: the service has no cancel, so it may be billed
-                choice.reservation.settle(choice.reservation.images)
-            raise
         if result.partial:
             gr.Warning(result.partial_note)
         return paths, result.text
@@ -301,18 +256,5 @@ def milady_image_block(
     # Cancelling the task cancels the awaited HTTP request with it.
     stop_button.click(lambda: ([], STOPPED_TEXT), outputs=[gallery, text], cancels=[event], api_visibility="private")
 
-    return MiladyImageBlock(
-        prompt=prompt,
-        model=model,
-        aspect_ratio=aspect_ratio,
-        style_preset=style_preset,
-        num_images=num_images,
-        source_image=source_image,
-        generate_button=generate_button,
-        stop_button=stop_button,
-        gallery=gallery,
-        text=text,
-        api_key=api_key,
-        event=event,
-        api_name=api_name,
-    )
+    parts = (prompt, model, aspect_ratio, style_preset, num_images, source_image, generate_button, stop_button)
+    return MiladyImageBlock(*parts, gallery, text, api_key, event, api_name)

@@ -41,9 +41,8 @@ _BANNER_HTML = (
     'background:#fffbeb;color:#78350f;font-weight:400;font-family:var(--font)">⚠️ {text}</div>'
 )
 
-# What each demo keeps alive (the local server); released by close_demo() or when collected.
-_resources: weakref.WeakKeyDictionary[gr.Blocks, ExitStack] = weakref.WeakKeyDictionary()
-_endpoints: weakref.WeakKeyDictionary[gr.Blocks, Endpoint] = weakref.WeakKeyDictionary()
+# What each demo keeps alive (the local server) and where it sends requests; released by close_demo() or when collected.
+_running: weakref.WeakKeyDictionary[gr.Blocks, tuple[ExitStack, Endpoint | None]] = weakref.WeakKeyDictionary()
 
 
 def create_demo(
@@ -85,33 +84,26 @@ def create_demo(
     except BaseException:
         stack.close()
         raise
-    _resources[demo] = stack
-    if endpoint is not None:
-        _endpoints[demo] = endpoint
+    _running[demo] = (stack, endpoint)
     weakref.finalize(demo, stack.close)
     return demo  # type: ignore[no-any-return]
 
 
 def demo_endpoint(demo: gr.Blocks) -> Endpoint | None:
     """Where a demo built without ``client`` sends requests (``.local``: the built-in server)."""
-    return _endpoints.get(demo)
+    return _running.get(demo, (None, None))[1]
 
 
 def close_demo(demo: gr.Blocks) -> None:
     """Stop the app's server and the local server it started, if any."""
     demo.close()
-    _endpoints.pop(demo, None)
-    stack = _resources.pop(demo, None)
+    stack, _ = _running.pop(demo, (None, None))
     if stack is not None:
         stack.close()
 
 
 def launch_demo(host: str = "127.0.0.1", port: int = 7860, share: bool = False, **launch_kwargs: Any) -> None:
-    """Build and serve the demo until interrupted; loopback only by default.
-
-    Ctrl+C closes it and raises KeyboardInterrupt (no traceback printed here), so a
-    command line can end with its own exit status.
-    """
+    """Build and serve the demo until Ctrl+C, which closes it and raises KeyboardInterrupt; loopback by default."""
     demo = create_demo()
     endpoint = demo_endpoint(demo)
     if endpoint is not None and endpoint.banner:

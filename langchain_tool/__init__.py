@@ -4,9 +4,9 @@
 to an agent. ``MiladyToolkit().get_tools()`` adds ``milady_credits_balance``.
 """
 
-from ._args import CreditsBalanceInput, GenerateImageInput, GenerateImageInputAnyModel
+from ._args import CreditsBalanceInput, GenerateImageInput, GenerateImageInputAnyModel, format_validation_error
+from ._config import to_tool_exception
 from .credits_tool import MiladyCreditsTool
-from .errors import format_validation_error, to_tool_exception
 from .image_tool import MiladyImageGenerationTool
 from .toolkit import MiladyToolkit
 

@@ -1,4 +1,5 @@
-"""The tool's argument schemas, derived from the core's field declarations (nothing typed twice).
+"""The tools' argument schemas, derived from the core's field declarations (nothing typed twice), and how
+bad arguments read to the model.
 
 Field types are plain ``Literal`` choices and bounded numbers, so every provider's
 converter produces an inline JSON schema without ``$ref``, ``$defs`` or ``anyOf``.
@@ -8,21 +9,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model, field_validator
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
 from pydantic.json_schema import SkipJsonSchema
+from pydantic.v1 import ValidationError as ValidationErrorV1
 
-from milady_integrations.request import FIELDS, FieldSpec
+from milady_integrations.calls import source_image_description
+from milady_integrations.request import FIELDS, FieldSpec, field_problems
 from milady_integrations.wording import model_choices_text
 
-__all__ = ["CreditsBalanceInput", "GenerateImageInput", "GenerateImageInputAnyModel"]
+__all__ = ["CreditsBalanceInput", "GenerateImageInput", "GenerateImageInputAnyModel", "format_validation_error"]
 
 MODEL_DESCRIPTION = model_choices_text(FIELDS["model"].description)
 
-SOURCE_IMAGE_DESCRIPTION = (
-    "Optional image to transform (image-to-image): the http(s) URL of an image, for example "
-    "one this tool returned earlier, or a data:image/...;base64 URL "
-    f"of at most {FIELDS['source_image'].max_length:,} characters. Leave it out to draw from the prompt alone."
-)
+SOURCE_IMAGE_DESCRIPTION = source_image_description(allow_paths=False)  # never a file path from a model
 
 
 def _no_source_image() -> None:
@@ -32,7 +31,6 @@ def _no_source_image() -> None:
 
 
 def _argument(spec: FieldSpec) -> tuple[Any, Any]:
-    """One field as a pydantic (type, Field) pair, from its declaration."""
     if spec.name == "source_image":
         return str | SkipJsonSchema[None], Field(  # type: ignore[misc]
             default_factory=_no_source_image, max_length=spec.max_length, description=SOURCE_IMAGE_DESCRIPTION
@@ -81,3 +79,25 @@ GenerateImageInputAnyModel: type[BaseModel] = create_model(
 
 class CreditsBalanceInput(BaseModel):
     """``milady_credits_balance`` takes no arguments."""
+
+
+def format_validation_error(err: ValidationError | ValidationErrorV1) -> str:
+    """Bad tool arguments as one message naming each field and what it allows, in the core's words.
+
+    The tools' ``handle_validation_error``: the model reads it and calls again with fixed arguments.
+    """
+    given: dict[str, tuple[Any, str]] = {}
+    missing: list[str] = []
+    for error in err.errors():
+        loc = error.get("loc") or ()
+        name = str(loc[0]) if loc else "arguments"
+        if error.get("type") == "missing":
+            missing.append(name)
+        else:
+            given.setdefault(name, (error.get("input"), str(error.get("msg", "invalid value"))))
+    judged = {name: value for name, (value, _) in given.items() if name in FIELDS}
+    unlisted = "create the tool with allow_unlisted_models=True"  # how this face lets a newer model through
+    core = {p.field: p.text(unlisted=unlisted) for p in field_problems(judged, check_source=False)}
+    lines = [f"{name} is required" + (f": {FIELDS[name].description}" if name in FIELDS else "") for name in missing]
+    lines += [core.get(name) or f"{name}: {message}" for name, (_, message) in given.items()]
+    return "Invalid arguments: " + "; ".join(dict.fromkeys(lines)) + ". Fix them and call the tool again."

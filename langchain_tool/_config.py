@@ -1,10 +1,15 @@
-"""Connection settings shared by the tools and the toolkit, as pydantic fields."""
+"""Connection settings shared by the tools and the toolkit, as pydantic fields, and the clients they make."""
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar, cast
 
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import run_in_executor
+from langchain_core.tools import ToolException
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
@@ -18,9 +23,47 @@ from milady_integrations import (
     MiladyError,
 )
 from milady_integrations._config import RECOVER_FOR
-from milady_integrations.access import RUN_CONFIG_KEY, KeyChoice, KeyPolicy, fit_key_hint
+from milady_integrations.access import RUN_CONFIG_KEY, KeyPolicy
+from milady_integrations.calls import keyed_call
 
-from ._clients import ClientPool
+T = TypeVar("T")
+#: A run's own key (``config["configurable"]["milady_api_key"]``): the core's key mechanism decides.
+RUN_KEYS = KeyPolicy(how="run_config")
+
+
+def to_tool_exception(err: MiladyError) -> ToolException:
+    """THE translation of a core error for LangChain: its one line, unchanged.
+
+    With ``handle_tool_error=True`` the agent reads it as an error ToolMessage and can react.
+    """
+    return ToolException(str(err))
+
+
+class _Clients:
+    """The clients passed in, else ones made on first use (and closed by us); one pool per toolkit."""
+
+    def __init__(self, options: Callable[[], dict[str, Any]], given: tuple[Any, Any]) -> None:
+        self._options, self.given = options, given
+        self._made: dict[type, Any] = {}
+        self._lock = threading.Lock()
+
+    def _get(self, given: Any, cls: type) -> Any:
+        if given is not None:
+            return given
+        with self._lock:
+            if cls not in self._made:
+                self._made[cls] = cls(**self._options())
+            return self._made[cls]
+
+    def sync(self) -> MiladyClient:
+        return self._get(self.given[0], MiladyClient)  # type: ignore[no-any-return]
+
+    def async_(self) -> AsyncMiladyClient:
+        return self._get(self.given[1], AsyncMiladyClient)  # type: ignore[no-any-return]
+
+    def pop(self, cls: type[T]) -> T | None:
+        with self._lock:
+            return self._made.pop(cls, None)  # type: ignore[no-any-return]
 
 
 class MiladySettings(BaseModel):
@@ -38,9 +81,7 @@ class MiladySettings(BaseModel):
     )
     max_retries: int = Field(DEFAULT_MAX_RETRIES, ge=0, description="Retries of failures that are safe to repeat.")
     timeout: float | None = Field(None, gt=0, description="Seconds to wait for the service.")
-    allow_unlisted_models: bool = Field(
-        False, description="Accept model ids newer than this library's list."
-    )
+    allow_unlisted_models: bool = Field(False, description="Accept model ids newer than this library's list.")
     client_kwargs: dict[str, Any] = Field(
         default_factory=dict,
         repr=False,
@@ -54,7 +95,7 @@ class MiladySettings(BaseModel):
         None, repr=False, exclude=True, description="A ready async client (used as is, not closed)."
     )
 
-    _pool: ClientPool | None = PrivateAttr(default=None)
+    _pool: _Clients | None = PrivateAttr(default=None)
 
     @property
     def lc_secrets(self) -> dict[str, str]:
@@ -75,36 +116,53 @@ class MiladySettings(BaseModel):
         }
 
     @property
-    def clients(self) -> ClientPool:
-        """The clients in use: those passed in, else made lazily on first call."""
+    def clients(self) -> _Clients:
         if self._pool is None:
-            self._pool = ClientPool(self._client_options, self.client, self.async_client)
+            self._pool = _Clients(self._client_options, (self.client, self.async_client))
         return self._pool
 
-    def _run_key(self, config: RunnableConfig | None) -> KeyChoice | None:
-        """This run's own key, when ``config["configurable"]["milady_api_key"]`` carries one.
-
-        Decided by the core's key mechanism, as every face does; a run without one uses the
-        tool's configured key.
-        """
+    @contextmanager
+    def _keyed(self, client: T, config: RunnableConfig | None) -> Iterator[T]:
+        """``client``, with this run's own key when the run carries one; core errors as ToolException."""
         run_key = ((config or {}).get("configurable") or {}).get(RUN_CONFIG_KEY)
-        return KeyPolicy(how="run_config").choose(str(run_key)) if run_key else None
+        try:
+            if not run_key:
+                yield client
+                return
+            with keyed_call(RUN_KEYS, str(run_key)) as choice:
+                yield cast(Any, client).with_options(api_key=choice.api_key)  # same pool, another key
+        except MiladyError as err:
+            raise to_tool_exception(err) from err
 
-    @staticmethod
-    def _keyed(client: Any, choice: KeyChoice | None) -> Any:
-        # Same connection pool, another key.
-        return client if choice is None else client.with_options(api_key=choice.api_key)
+    def _sync_call(self, config: RunnableConfig | None, work: Callable[[MiladyClient], T]) -> T:
+        sync_client, async_client = self.clients.given
+        if async_client is not None and sync_client is None:
+            raise RuntimeError("This tool was given only async_client: call it with ainvoke, or pass client= too")
+        with self._keyed(self.clients.sync(), config) as client:
+            return work(client)
 
-    @staticmethod
-    def _explain(err: MiladyError, choice: KeyChoice | None) -> MiladyError:
-        return fit_key_hint(err, "run_config") if choice is not None else err
+    async def _async_call(
+        self,
+        config: RunnableConfig | None,
+        work: Callable[[MiladyClient], T],
+        awork: Callable[[AsyncMiladyClient], Awaitable[T]],
+    ) -> T:
+        sync_client, async_client = self.clients.given
+        if sync_client is not None and async_client is None:
+            # Only a sync client was handed to us: run it off the event loop.
+            return await run_in_executor(None, self._sync_call, config, work)
+        with self._keyed(self.clients.async_(), config) as client:
+            return await awork(client)
 
     def close(self) -> None:
         """Close the sync client this object made (no-op for clients passed in)."""
-        if self._pool is not None:
-            self._pool.close()
+        made = self.clients.pop(MiladyClient)
+        if made is not None:
+            made.close()
 
     async def aclose(self) -> None:
         """Close every client this object made (no-op for clients passed in)."""
-        if self._pool is not None:
-            await self._pool.aclose()
+        self.close()
+        made = self.clients.pop(AsyncMiladyClient)
+        if made is not None:
+            await made.aclose()

@@ -6,20 +6,15 @@ from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import run_in_executor
 from langchain_core.tools import ArgsSchema, BaseTool
 
-from milady_integrations import MiladyError
+from milady_integrations import AsyncMiladyClient
+from milady_integrations.calls import balance_reply
 
-from ._args import CreditsBalanceInput
+from ._args import CreditsBalanceInput, format_validation_error
 from ._config import MiladySettings
-from .errors import format_validation_error, to_tool_exception
 
 __all__ = ["MiladyCreditsTool"]
-
-
-def _reply(balance: float) -> tuple[str, dict[str, Any]]:
-    return f"Milady Cloud credit balance: {balance:g} credits.", {"balance": balance}
 
 
 class MiladyCreditsTool(MiladySettings, BaseTool):
@@ -35,31 +30,15 @@ class MiladyCreditsTool(MiladySettings, BaseTool):
     handle_tool_error: Any = True
     handle_validation_error: Any = format_validation_error
 
-    def _balance(self, config: RunnableConfig | None = None) -> tuple[str, dict[str, Any]]:
-        choice = None
-        try:
-            choice = self._run_key(config)
-            return _reply(self._keyed(self.clients.sync(), choice).credits_balance())
-        except MiladyError as err:
-            raise to_tool_exception(self._explain(err, choice)) from err
-
     def _run(
         self, run_manager: CallbackManagerForToolRun | None = None, *, config: RunnableConfig
     ) -> tuple[str, dict[str, Any]]:
-        if self.clients.only_async_given:
-            raise RuntimeError(
-                "This tool was given only async_client: call it with ainvoke, or pass client= too"
-            )
-        return self._balance(config)
+        return balance_reply(self._sync_call(config, lambda client: client.credits_balance()))
 
     async def _arun(
         self, run_manager: AsyncCallbackManagerForToolRun | None = None, *, config: RunnableConfig
     ) -> tuple[str, dict[str, Any]]:
-        if self.clients.only_sync_given:
-            return await run_in_executor(None, self._balance, config)
-        choice = None
-        try:
-            choice = self._run_key(config)
-            return _reply(await self._keyed(self.clients.async_(), choice).credits_balance())
-        except MiladyError as err:
-            raise to_tool_exception(self._explain(err, choice)) from err
+        async def balance(client: AsyncMiladyClient) -> float:
+            return await client.credits_balance()
+
+        return balance_reply(await self._async_call(config, lambda client: client.credits_balance(), balance))

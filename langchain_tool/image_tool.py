@@ -6,18 +6,16 @@ from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import run_in_executor
 from langchain_core.tools import ArgsSchema, BaseTool
 from pydantic import Field
 
-from milady_integrations import ImageGenerationResult, MiladyError
+from milady_integrations import AsyncMiladyClient, ImageGenerationResult, MiladyClient
+from milady_integrations.calls import agent_reply, agent_request
 from milady_integrations.images import decode_data_url
-from milady_integrations.request import FIELDS
-from milady_integrations.wording import GENERATE_TOOL_DESCRIPTION, agent_summary
+from milady_integrations.wording import GENERATE_TOOL_DESCRIPTION
 
-from ._args import GenerateImageInput, GenerateImageInputAnyModel
+from ._args import GenerateImageInput, GenerateImageInputAnyModel, format_validation_error
 from ._config import MiladySettings
-from .errors import format_validation_error, to_tool_exception
 
 __all__ = ["DESCRIPTION", "MiladyImageGenerationTool"]
 
@@ -58,8 +56,7 @@ class MiladyImageGenerationTool(MiladySettings, BaseTool):
     handle_tool_error: Any = True
     handle_validation_error: Any = format_validation_error
     include_image_blocks: bool = Field(
-        False,
-        description="Content as standard text and image blocks, for models that see images in tool results.",
+        False, description="Content as standard text and image blocks, for models that see images in tool results."
     )
 
     def __init__(self, **kwargs: Any) -> None:
@@ -69,50 +66,31 @@ class MiladyImageGenerationTool(MiladySettings, BaseTool):
         super().__init__(**kwargs)
 
     def _reply(self, result: ImageGenerationResult, arguments: dict[str, Any]) -> tuple[Content, dict[str, Any]]:
-        shown = {name: arguments.get(name, FIELDS[name].default) for name in ("style_preset", "aspect_ratio")}
-        text = agent_summary(result, **shown)
-        artifact = {**result.to_dict(), "prompt": arguments["prompt"], **shown}
+        text, artifact = agent_reply(result, arguments)
         return (image_blocks(result, text) if self.include_image_blocks else text), artifact
 
-    def _options(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        options = dict(arguments)
+    def _generate(self, client: MiladyClient, options: dict[str, Any]) -> ImageGenerationResult:
+        # Never a file path from a model: only web URLs (downloaded, checked) and data URLs.
+        source = client.read_source(options.get("source_image"), allow_paths=False)
         # A large source image is shrunk to the service's limit rather than refused.
-        options["downscale_source"] = True
-        if self.allow_unlisted_models:
-            options["allow_unlisted_model"] = True
-        return options
+        return client.generate_image(**{**options, "source_image": source, "downscale_source": True})
 
-    def _generate(self, arguments: dict[str, Any], config: RunnableConfig | None) -> tuple[Content, dict[str, Any]]:
-        choice = None
-        try:
-            choice = self._run_key(config)
-            client = self._keyed(self.clients.sync(), choice)
-            # Never a file path from a model: only web URLs (downloaded, checked) and data URLs.
-            source = client.read_source(arguments.get("source_image"), allow_paths=False)
-            result = client.generate_image(**{**self._options(arguments), "source_image": source})
-        except MiladyError as err:
-            raise to_tool_exception(self._explain(err, choice)) from err
-        return self._reply(result, arguments)
+    def _options(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return {**arguments, "allow_unlisted_model": True} if self.allow_unlisted_models else arguments
 
     def _run(
         self, run_manager: CallbackManagerForToolRun | None = None, *, config: RunnableConfig, **arguments: Any
     ) -> tuple[Content, dict[str, Any]]:
-        if self.clients.only_async_given:
-            raise RuntimeError("This tool was given only async_client: call it with ainvoke, or pass client= too")
-        return self._generate(arguments, config)
+        result = self._sync_call(config, lambda client: self._generate(client, self._options(arguments)))
+        return self._reply(result, arguments)
 
     async def _arun(
         self, run_manager: AsyncCallbackManagerForToolRun | None = None, *, config: RunnableConfig, **arguments: Any
     ) -> tuple[Content, dict[str, Any]]:
-        if self.clients.only_sync_given:
-            # Only a sync client was handed to us: run it off the event loop.
-            return await run_in_executor(None, self._generate, arguments, config)
-        choice = None
-        try:
-            choice = self._run_key(config)
-            client = self._keyed(self.clients.async_(), choice)
-            source = await client.read_source(arguments.get("source_image"), allow_paths=False)
-            result = await client.generate_image(**{**self._options(arguments), "source_image": source})
-        except MiladyError as err:
-            raise to_tool_exception(self._explain(err, choice)) from err
+        async def generate(client: AsyncMiladyClient) -> ImageGenerationResult:
+            return await client.send(await agent_request(client, self._options(arguments), allow_paths=False))
+
+        result = await self._async_call(
+            config, lambda client: self._generate(client, self._options(arguments)), generate
+        )
         return self._reply(result, arguments)

@@ -1,28 +1,35 @@
-"""The MCP tools, each a translation of the core: generate_image, credits_balance, list_models."""
+"""The MCP tools, each a translation of the core: generate_image, credits_balance, list_models, gallery."""
 
-import asyncio
+import base64
 import contextlib
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult, ContentBlock, ImageContent, TextContent, ToolAnnotations
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from milady_integrations import AsyncMiladyClient, MiladyError, __version__
 from milady_integrations._config import RECOVER_FOR
-from milady_integrations.access import KeyChoice, KeyPolicy, fit_key_hint
+from milady_integrations.access import KeyChoice, KeyPolicy, caller_id
+from milady_integrations.calls import (
+    agent_reply,
+    agent_request,
+    balance_reply,
+    keyed_call,
+    models_now,
+    read_what_came,
+    source_image_description,
+)
 from milady_integrations.catalogue import (
     ASPECT_RATIO_DESCRIPTIONS,
     DEFAULT_ASPECT_RATIO,
     DEFAULT_MODEL,
     DEFAULT_NUM_IMAGES,
     DEFAULT_STYLE_PRESET,
-    MODEL_INFO,
     NUM_IMAGES_MAX,
     NUM_IMAGES_MIN,
     PROMPT_MAX_CHARS,
@@ -31,10 +38,9 @@ from milady_integrations.catalogue import (
     StylePreset,
 )
 from milady_integrations.images import fit_image
-from milady_integrations.request import FIELD_DESCRIPTIONS
-from milady_integrations.wording import model_choices_text, plural, source_kinds
-
-from ._results import DRAWN_LOCALLY, error_result, generation_result, text_result
+from milady_integrations.progress import Tick, wait_with_progress
+from milady_integrations.request import FIELDS
+from milady_integrations.wording import model_choices_text
 
 logger = logging.getLogger("mcp_server")
 
@@ -42,6 +48,14 @@ logger = logging.getLogger("mcp_server")
 DEFAULT_MAX_IMAGE_CHARS = 700_000
 SPENDS = ToolAnnotations(
     title="Generate images", read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+)
+DRAWN_LOCALLY = "Offline mode: images are drawn locally by the built-in server, not by a model."
+OFFLINE_NOTE = (
+    "Drawn locally by the built-in offline server, not by a model. Its URLs are temporary: they stop "
+    "working when this MCP server stops, so the images themselves are included below."
+)
+NOT_RESENT = (
+    "Do not send this request again: it may have run and been billed. Check the account's gallery for its images first."
 )
 
 
@@ -63,187 +77,146 @@ class Settings:
     def offline(self) -> bool:
         return self.policy.local
 
-    def client(self, choice: KeyChoice) -> AsyncMiladyClient:
-        # One connection pool for the server's life; each call carries its own key.
+    def client(self, choice: KeyChoice | None = None) -> AsyncMiladyClient:
+        """One connection pool for the server's life; each call carries its own key (none: keyless routes)."""
         if self._client is None:
             # Recovery first, so a call that may have run answers with its images, not an error to resend.
             self._client = AsyncMiladyClient(base_url=self.base_url, recover_for=self.recover_for, check_models=True)
-        return self._client.with_options(api_key=choice.api_key)  # type: ignore[no-any-return]
-
-    def client_without_key(self) -> AsyncMiladyClient:
-        """For the routes that need no key (model status, prices)."""
-        if self._client is None:
-            self._client = AsyncMiladyClient(base_url=self.base_url, recover_for=self.recover_for, check_models=True)
-        return self._client
+        return self._client if choice is None else self._client.with_options(api_key=choice.api_key)
 
 
-def _describe(settings: Settings, text: str) -> str:
-    return f"{text} {DRAWN_LOCALLY}" if settings.offline else text
+def _text(text: str, data: dict[str, Any], *more: ContentBlock, error: bool = False) -> CallToolResult:
+    content: list[ContentBlock] = [TextContent(type="text", text=text), *more]
+    return CallToolResult(content=content, structured_content=data, is_error=error)
 
 
-def _choose(settings: Settings, ctx: Context, images: int) -> KeyChoice:
-    request: Any = ctx.request_context.request if settings.remote else None
-    caller_key = (ctx.headers or {}).get("x-api-key") if settings.remote else None
-    address = getattr(getattr(request, "client", None), "host", None)
-    caller = f"address {address or 'unknown'}" if settings.remote else None
-    return settings.policy.choose(caller_key, caller=caller, images=images)
+def _field(name: str, **more: Any) -> Any:
+    return Field(description=FIELDS[name].description, **more)
 
 
-async def _with_progress(ctx: Context, label: str, work: Any) -> Any:
-    """Await ``work``, reporting the seconds waited (progress must only grow)."""
-    started = time.monotonic()
-
-    async def tick() -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            seconds = int(time.monotonic() - started)  # each tick is a second later: always grows
-            with contextlib.suppress(Exception):  # progress is best effort; the call goes on
-                await ctx.report_progress(seconds, None, f"{label}: {seconds} s")
-
-    ticker = asyncio.create_task(tick())
-    try:
-        return await work
-    finally:
-        ticker.cancel()
-
-
-def _failed(settings: Settings, error: MiladyError, choice: KeyChoice | None) -> CallToolResult:
-    fit_key_hint(error, settings.policy.how, lent=choice.lent if choice else False)
-    if choice is not None:
-        choice.reservation.settle_error(error)
-    # RECOVERY: a failure that may have run (getattr(error, "may_have_run")) is where the images
-    # it made will be looked up in the gallery before answering; until then the agent is told
-    # not to resend (error_result).
-    return error_result(error)
+def error_result(error: BaseException) -> CallToolResult:
+    """THE translation of a core error for MCP: a tool error carrying the shared one line."""
+    may_have_run = bool(getattr(error, "may_have_run", False))
+    text = f"{error}\n{NOT_RESENT}" if may_have_run else str(error)
+    data = {"error": type(error).__name__, "message": str(error), "may_have_run": may_have_run}
+    return _text(text, data, error=True)
 
 
 def build_server(settings: Settings) -> MCPServer:
     """An MCPServer with the Milady tools, configured by ``settings``."""
+
+    def described(text: str) -> str:
+        return f"{text} {DRAWN_LOCALLY}" if settings.offline else text
+
+    def key_call(ctx: Context, images: int = 0) -> Any:
+        remote = settings.remote
+        address = getattr(getattr(ctx.request_context.request, "client", None), "host", None) if remote else None
+        caller_key = (ctx.headers or {}).get("x-api-key") if remote else None
+        return keyed_call(
+            settings.policy, caller_key, caller=caller_id(None, address) if remote else None, images=images
+        )
+
     server = MCPServer(
         "milady",
         title="Milady image generation",
         version=__version__,
         log_level="WARNING",
-        instructions=_describe(
-            settings, "Generate images with Milady Cloud. Every generate_image call is billed per image."
-        ),
+        instructions=described("Generate images with Milady Cloud. Every generate_image call is billed per image."),
     )
+    with_images = settings.offline or not settings.urls_only
     image_limit = (
-        ""
-        if settings.urls_only and not settings.offline
-        else (
-            f" The images come back as image content, re-encoded smaller when needed to stay under "
-            f"{settings.max_image_chars:,} base64 characters per result."
-        )
+        f" The images come back as image content, re-encoded smaller when needed to stay under "
+        f"{settings.max_image_chars:,} base64 characters per result."
+        if with_images
+        else ""
     )
 
     @server.tool(
-        description=_describe(
-            settings,
+        description=described(
             "Generate images from a text prompt (or from a source image), billed per image. The result "
             "lists each image's URL"
             + (", temporary in this offline mode," if settings.offline else "")
             + f" and says how many of the asked images came back.{image_limit} "
             "If a call fails saying it may have run, or you cancel one, it may still be billed: do not "
-            "simply send it again.",
+            "simply send it again."
         ),
         annotations=SPENDS,
     )
     async def generate_image(
         ctx: Context,
-        prompt: Annotated[
-            str, Field(min_length=1, max_length=PROMPT_MAX_CHARS, description=FIELD_DESCRIPTIONS["prompt"])
-        ],
+        prompt: Annotated[str, _field("prompt", min_length=1, max_length=PROMPT_MAX_CHARS)],
         model: Annotated[
-            KnownModel, Field(description=model_choices_text(FIELD_DESCRIPTIONS["model"]))
+            KnownModel, Field(description=model_choices_text(FIELDS["model"].description))
         ] = DEFAULT_MODEL,
-        aspect_ratio: Annotated[
-            AspectRatio, Field(description=FIELD_DESCRIPTIONS["aspect_ratio"])
-        ] = DEFAULT_ASPECT_RATIO,
-        style_preset: Annotated[
-            StylePreset, Field(description=FIELD_DESCRIPTIONS["style_preset"])
-        ] = DEFAULT_STYLE_PRESET,
+        aspect_ratio: Annotated[AspectRatio, _field("aspect_ratio")] = DEFAULT_ASPECT_RATIO,
+        style_preset: Annotated[StylePreset, _field("style_preset")] = DEFAULT_STYLE_PRESET,
         num_images: Annotated[
-            int,
-            Field(ge=NUM_IMAGES_MIN, le=NUM_IMAGES_MAX, strict=True, description=FIELD_DESCRIPTIONS["num_images"]),
+            int, _field("num_images", ge=NUM_IMAGES_MIN, le=NUM_IMAGES_MAX, strict=True)
         ] = DEFAULT_NUM_IMAGES,
         source_image: Annotated[
             str | SkipJsonSchema[None],
-            Field(description=f"Optional image to transform: {source_kinds(not settings.remote)}."),
+            Field(description=source_image_description(allow_paths=not settings.remote)),
         ] = None,
     ) -> CallToolResult:
-        choice: KeyChoice | None = None
+        arguments = {
+            "prompt": prompt,
+            "model": model,
+            "aspect_ratio": aspect_ratio,
+            "style_preset": style_preset,
+            "num_images": num_images,
+            "source_image": source_image,
+        }
+
+        async def show(tick: Tick) -> None:
+            with contextlib.suppress(Exception):  # progress is best effort; the call goes on
+                await ctx.report_progress(tick.elapsed, None, tick.text)  # elapsed: it only grows
+
         try:
-            choice = _choose(settings, ctx, num_images)
-            client = settings.client(choice)
-            source = await client.read_source(source_image or None, allow_paths=not settings.remote)
-            request = await asyncio.to_thread(
-                client.build_request,
-                prompt,
-                model=model,
-                aspect_ratio=aspect_ratio,
-                style_preset=style_preset,
-                num_images=num_images,
-                source_image=source,
-                downscale_source=True,
-            )
-            label = f"generating {plural(num_images, 'image')}"
-            result = await _with_progress(ctx, label, client.send(request))
-            choice.reservation.settle(result.returned)
+            with key_call(ctx, num_images) as choice:
+                client = settings.client(choice)
+                request = await agent_request(client, arguments, allow_paths=not settings.remote)
+                work = client.send(request)
+                result = await wait_with_progress(work, images=num_images, model=model, show=show, client=client)
+                choice.reservation.settle(result.returned)
         except MiladyError as error:
-            return _failed(settings, error, choice)
+            return error_result(error)
         except anyio.get_cancelled_exc_class():
             # The service has no cancel: the request may still finish and be billed.
             logger.warning("generate_image cancelled while waiting; the request may still be billed")
-            if choice is not None:
-                choice.reservation.settle(num_images)
             raise
-        images: list[tuple[bytes, str]] = []
-        if settings.offline or not settings.urls_only:
-            budget = settings.max_image_chars // max(1, result.returned)
+        images: list[ContentBlock] = []
+        if with_images:
             try:
-                images = [fit_image(data, budget) for data in await client.read_images(result)]
+                datas, unread = await read_what_came(client, result)
             except MiladyError as error:
-                logger.warning("images made but not readable for the result: %s", error)
-        shown = {"prompt": prompt, "style_preset": style_preset, "aspect_ratio": aspect_ratio}
-        return generation_result(result, images, shown, offline=settings.offline, key_source=choice.source)
+                datas, unread = [], [error]
+            if unread:
+                logger.warning("images made but not readable for the result: %s", unread[0])
+            budget = settings.max_image_chars // max(1, len(datas))
+            for raw in datas:
+                fitted, mime = fit_image(raw, budget)
+                images.append(ImageContent(type="image", data=base64.b64encode(fitted).decode("ascii"), mime_type=mime))
+        text, data = agent_reply(result, arguments)
+        text += f"\n{OFFLINE_NOTE}" if settings.offline else ""
+        return _text(text, {**data, "offline": settings.offline, "billed_to": choice.source}, *images)
 
     @server.tool(
-        description=_describe(settings, "The Milady Cloud credit balance of the key this server uses for you."),
+        description=described("The Milady Cloud credit balance of the key this server uses for you."),
         annotations=ToolAnnotations(title="Credit balance", read_only_hint=True, open_world_hint=True),
     )
     async def credits_balance(ctx: Context) -> CallToolResult:
-        choice: KeyChoice | None = None
         try:
-            choice = _choose(settings, ctx, 0)
-            balance = await settings.client(choice).credits_balance()
+            with key_call(ctx) as choice:
+                return _text(*balance_reply(await settings.client(choice).credits_balance()))
         except MiladyError as error:
-            return _failed(settings, error, choice)
-        return text_result(f"Milady Cloud credit balance: {balance:g} credits.", {"balance": balance})
+            return error_result(error)
 
     @server.tool(
-        description=_describe(settings, "The image models generate_image can use, with what each is for."),
+        description=described("The image models generate_image can use, with what each is for."),
         annotations=ToolAnnotations(title="Image models", read_only_hint=True, open_world_hint=False),
     )
     async def list_models() -> CallToolResult:
-        client = settings.client_without_key()
-        try:  # live status and prices are advice: the known list stands without them
-            statuses = await client.model_status(*MODEL_INFO)
-            prices = await client.price_range()
-        except MiladyError:
-            statuses, prices = {}, None
-        models = [
-            {
-                "id": m,
-                "provider": i.provider,
-                "speed": i.speed,
-                "best_for": i.best_for,
-                "default": m == DEFAULT_MODEL,
-                "available": statuses[m].available if m in statuses else None,
-                "reason": statuses[m].reason if m in statuses else None,
-            }
-            for m, i in MODEL_INFO.items()
-        ]
+        models, prices = await models_now(settings.client())
         lines = [
             f"{m['id']}: {m['provider']}, {str(m['speed']).lower()}, {m['best_for']}"
             + ("" if m["available"] is not False else f" (unavailable now: {m['reason']})")
@@ -252,14 +225,14 @@ def build_server(settings: Settings) -> MCPServer:
         if prices is not None:
             lines.append(f"One image costs {prices.min:g} to {prices.max:g} credits, by model.")
         price_data = None if prices is None else {"min": prices.min, "max": prices.max}
-        data = {"models": models, "price_range": price_data, "aspect_ratios": ASPECT_RATIO_DESCRIPTIONS}
-        return text_result("\n".join(lines), data)
+        return _text(
+            "\n".join(lines), {"models": models, "price_range": price_data, "aspect_ratios": ASPECT_RATIO_DESCRIPTIONS}
+        )
 
     @server.tool(
-        description=_describe(
-            settings,
+        description=described(
             "Recent generations of this account, newest first: prompt, model, time and URL. Use it to find "
-            "what a call that failed or was cancelled may still have made, instead of paying for it again.",
+            "what a call that failed or was cancelled may still have made, instead of paying for it again."
         ),
         annotations=ToolAnnotations(title="Gallery", read_only_hint=True, open_world_hint=True),
     )
@@ -268,12 +241,11 @@ def build_server(settings: Settings) -> MCPServer:
         limit: Annotated[int, Field(ge=1, le=100, description="How many, newest first.")] = 10,
         offset: Annotated[int, Field(ge=0, description="How many of the newest to skip.")] = 0,
     ) -> CallToolResult:
-        choice: KeyChoice | None = None
         try:
-            choice = _choose(settings, ctx, 0)
-            page = await settings.client(choice).gallery(limit=limit, offset=offset)
+            with key_call(ctx) as choice:
+                page = await settings.client(choice).gallery(limit=limit, offset=offset)
         except MiladyError as error:
-            return _failed(settings, error, choice)
+            return error_result(error)
         items = [
             {
                 "id": i.id,
@@ -285,6 +257,6 @@ def build_server(settings: Settings) -> MCPServer:
             for i in page.items
         ]
         lines = [f"{item['created_at']}  {item['model']}  {item['prompt']!r:.80}  {item['url']}" for item in items]
-        return text_result("\n".join(lines) or "No generations yet.", {"items": items, "has_more": page.has_more})
+        return _text("\n".join(lines) or "No generations yet.", {"items": items, "has_more": page.has_more})
 
     return server

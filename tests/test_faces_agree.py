@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from comfyui_nodes.errors import to_comfy_error
-from gradio_app.errors import to_gradio_error
-from langchain_tool.errors import to_tool_exception
+from gradio_app import to_gradio_error
+from langchain_tool import to_tool_exception
 from milady_integrations import (
     AuthenticationError,
     MiladyConnectionError,

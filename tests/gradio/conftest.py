@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 pytest.importorskip("gradio", reason="the Gradio face needs the 'gradio' extra")
 
 import gradio as gr
+import httpx
 from gradio_client import Client
 
 from milady_integrations import AsyncMiladyClient
@@ -27,6 +32,23 @@ class Launched:
     def client(self, download_dir: Path) -> Client:
         # The client's default settings, apart from staying offline and quiet.
         return Client(self.url, analytics_enabled=False, verbose=False, download_files=str(download_dir))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_page(process: subprocess.Popen[bytes], url: str) -> httpx.Response:
+    """The first answer of an app started as a process; bounded by the test timeout, ends early if it dies."""
+    while process.poll() is None:
+        try:
+            return httpx.get(url)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    output = process.stdout.read().decode() if process.stdout else ""
+    pytest.fail(f"{process.args!r} exited with {process.returncode}:\n{output}")
 
 
 def launch(demo: gr.Blocks) -> Launched:
@@ -73,3 +95,12 @@ def demo_app(server: LocalServer) -> Iterator[Launched]:
 @pytest.fixture
 def gradio_client(demo_app: Launched, tmp_path: Path) -> Client:
     return demo_app.client(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One chromium for a browser test module (they import tests/gradio/_browser.py, which may skip them)."""
+    from ._browser import chromium
+
+    with chromium() as launched:
+        yield launched

@@ -12,25 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-REPO = Path(__file__).resolve().parents[2]
+from ._browser import MARKS, fill_form, open_page, sync_api
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the 'playwright' package")
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
@@ -50,39 +34,18 @@ def demo_url() -> Iterator[tuple[str, str]]:
         os.environ.update({k: v for k, v in saved.items() if v is not None})
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def page(browser: Any, demo_url: tuple[str, str]) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    opened.set_default_timeout(60_000)
-    opened.goto(demo_url[0])
-    opened.locator("#milady-generate-prompt textarea").wait_for()
+    opened = open_page(browser, demo_url[0])
     yield opened
-    context.close()
-
-
-def _fill_form(page: Any, prompt: str, preset: str, count: int) -> None:
-    page.locator("#milady-generate-prompt textarea").fill(prompt)
-    page.locator("#milady-generate-style_preset input").click()
-    page.get_by_role("option", name=re.compile(rf"^{re.escape(preset)} ·")).click()
-    count_box = page.locator("#milady-generate-num_images input[type=number]")
-    count_box.fill(str(count))
-    count_box.press("Tab")
+    opened.context.close()
 
 
 def test_generate_three_images_in_the_browser(page: Any, tmp_path: Path, demo_url: tuple[str, str]) -> None:
     expect = sync_api.expect
     expect(page.locator("#milady-local-banner")).to_contain_text("not by a model")
 
-    _fill_form(page, "A lighthouse on a cliff in a storm, waves crashing", "origami", 3)
+    fill_form(page, "A lighthouse on a cliff in a storm, waves crashing", 3, "origami")
     page.locator("#milady-generate-generate").click()
 
     gallery_images = page.locator("#milady-generate-gallery img")
@@ -102,7 +65,7 @@ def test_generate_three_images_in_the_browser(page: Any, tmp_path: Path, demo_ur
 
 
 def test_the_longest_style_shows_whole_and_the_banner_uses_the_pages_font(page: Any) -> None:
-    _fill_form(page, "A neon city", "neon-punk", 1)
+    fill_form(page, "A neon city", 1, "neon-punk")
     shown = page.locator("#milady-generate-style_preset input")
 
     assert shown.input_value().startswith("neon-punk ·")
@@ -116,7 +79,7 @@ def test_the_longest_style_shows_whole_and_the_banner_uses_the_pages_font(page: 
 
 def test_a_402_shows_its_message_and_clears_the_last_runs_output(page: Any, demo_url: tuple[str, str]) -> None:
     expect = sync_api.expect
-    _fill_form(page, "A tiny robot watering a bonsai", "low-poly", 2)
+    fill_form(page, "A tiny robot watering a bonsai", 2, "low-poly")
     page.locator("#milady-generate-generate").click()
     expect(page.locator("#milady-generate-gallery img")).to_have_count(2)
 
@@ -134,7 +97,7 @@ def test_stop_clears_and_says_a_sent_request_may_be_billed(page: Any, demo_url: 
     expect = sync_api.expect
     httpx.post(f"{demo_url[1]}/_local/faults", json={"latency": 30}).raise_for_status()
     try:
-        _fill_form(page, "A bowl of ramen", "photographic", 1)
+        fill_form(page, "A bowl of ramen", 1, "photographic")
         page.locator("#milady-generate-generate").click()
         working = page.locator("#milady-generate-gallery .eta-bar, #milady-generate-gallery .progress-text")
         expect(working).not_to_have_count(0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,34 +13,16 @@ from gradio_app import milady_image_block
 from milady_integrations import AsyncMiladyClient
 from milady_integrations.local import LocalServer, ServerConfig
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+from ._browser import MARKS, fill_form, open_page, sync_api
+
 REPO = Path(__file__).resolve().parents[2]
 VISITOR_KEY = "visitor-key-browser-71c2"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the 'playwright' package")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+pytestmark = MARKS
 
 
 def _open(browser: Any, demo: gr.Blocks) -> Any:
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.set_default_timeout(60_000)
-    page.goto(str(demo.local_url))
-    page.locator("#milady-generate-prompt textarea").wait_for()
-    return page
+    return open_page(browser, str(demo.local_url))
 
 
 def test_a_visitor_types_a_key_generates_two_images_and_a_wrong_key_shows_the_401_line(browser: Any) -> None:
@@ -54,17 +35,17 @@ def test_a_visitor_types_a_key_generates_two_images_and_a_wrong_key_shows_the_40
             key_box = page.locator("#milady-generate-api_key input")
             expect(key_box).to_have_attribute("type", "password")
             key_box.fill(VISITOR_KEY)
-            page.locator("#milady-generate-prompt textarea").fill("A red fox reading under a lantern")
-            count = page.locator("#milady-generate-num_images input[type=number]")
-            count.fill("2")
-            count.press("Tab")
+            fill_form(page, "A red fox reading under a lantern", 2)
             page.locator("#milady-generate-generate").click()
             expect(page.locator("#milady-generate-gallery img")).to_have_count(2)
             assert service.stats.images_billed == 2
             assert VISITOR_KEY not in page.content()
-            assert page.evaluate("() => JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})").find(
-                VISITOR_KEY
-            ) == -1
+            assert (
+                page.evaluate("() => JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})").find(
+                    VISITOR_KEY
+                )
+                == -1
+            )
 
             key_box.fill("wrong-key-0000")
             page.locator("#milady-generate-generate").click()
@@ -94,10 +75,7 @@ def test_the_readme_example_counts_the_images_shown(browser: Any, monkeypatch: p
         demo = scope["demo"]
         try:
             page = _open(browser, demo)
-            page.locator("#milady-generate-prompt textarea").fill("A tiny robot watering a bonsai")
-            count = page.locator("#milady-generate-num_images input[type=number]")
-            count.fill("3")
-            count.press("Tab")
+            fill_form(page, "A tiny robot watering a bonsai", 3)
             page.locator("#milady-generate-generate").click()
             expect(page.locator("#milady-generate-gallery img")).to_have_count(3)
             expect(page.get_by_label("Images shown")).to_have_value("3")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,24 +13,9 @@ import pytest
 
 from milady_integrations.offline import LOCAL_BANNER
 
+from .conftest import free_port, wait_for_page
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_for_page(process: subprocess.Popen[bytes], url: str) -> httpx.Response:
-    # Bounded by the test timeout; ends early if the process dies.
-    while process.poll() is None:
-        try:
-            return httpx.get(url)
-        except httpx.TransportError:
-            time.sleep(0.2)
-    output = process.stdout.read().decode() if process.stdout else ""
-    pytest.fail(f"the demo exited with {process.returncode}:\n{output}")
 
 
 @pytest.mark.parametrize(
@@ -41,7 +24,7 @@ def _wait_for_page(process: subprocess.Popen[bytes], url: str) -> httpx.Response
     ids=["python -m gradio_app", "milady demo"],
 )
 def test_the_demo_starts_on_loopback_with_the_local_server(command: list[str]) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("MILADY_API_KEY", "MILADY_BASE_URL")}
     process = subprocess.Popen(
         [sys.executable, *command, "--port", str(port)],
@@ -51,7 +34,7 @@ def test_the_demo_starts_on_loopback_with_the_local_server(command: list[str]) -
         stderr=subprocess.STDOUT,
     )
     try:
-        page = _wait_for_page(process, f"http://127.0.0.1:{port}/config")
+        page = wait_for_page(process, f"http://127.0.0.1:{port}/config")
         assert page.status_code == 200
         assert LOCAL_BANNER in page.text
         api = httpx.get(f"http://127.0.0.1:{port}/gradio_api/info").json()

@@ -6,14 +6,14 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from gradio_client import Client
 
 from gradio_app.demo import VISITOR_BANNER
+
+from .conftest import free_port, wait_for_page
 
 REPO = Path(__file__).resolve().parents[2]
 SPACE = REPO / "examples" / "space"
@@ -46,7 +46,7 @@ def test_the_space_starts_in_a_fresh_venv_and_answers(tmp_path: Path) -> None:
         [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True, cwd=space, timeout=840
     )
 
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MILADY_")}
     env.update(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
     process = subprocess.Popen(
@@ -54,7 +54,7 @@ def test_the_space_starts_in_a_fresh_venv_and_answers(tmp_path: Path) -> None:
     )
     try:
         url = f"http://127.0.0.1:{port}/"
-        config = _wait_for(process, f"{url}config")
+        config = wait_for_page(process, f"{url}config")
         assert VISITOR_BANNER in config.text
         client = Client(url, analytics_enabled=False, verbose=False, download_files=str(tmp_path / "files"))
         gallery, _text = client.predict("a red fox", num_images=1, api_key="", api_name="/generate")
@@ -62,21 +62,3 @@ def test_the_space_starts_in_a_fresh_venv_and_answers(tmp_path: Path) -> None:
     finally:
         process.kill()
         process.wait()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_for(process: subprocess.Popen[bytes], url: str) -> httpx.Response:
-    while process.poll() is None:
-        try:
-            return httpx.get(url)
-        except httpx.TransportError:
-            time.sleep(0.3)
-    output = process.stdout.read().decode() if process.stdout else ""
-    pytest.fail(f"the Space exited with {process.returncode}:\n{output}")

@@ -247,21 +247,27 @@ class BlockHandler:
         return await self.fn(*self.args(**values), progress=lambda *a, **k: None)
 
 
-@pytest.fixture
-async def block(server: LocalServer) -> AsyncIterator[BlockHandler]:
-    """A milady_image_block on the session server (short timeouts, small download cap)."""
-    gr = pytest.importorskip("gradio", reason="the Gradio face needs the 'gradio' extra")
-    from gradio_app import milady_image_block
-
-    client = AsyncMiladyClient(
+def face_client(server: LocalServer) -> AsyncMiladyClient:
+    """A client set up as every face is here: FACE_RETRIES retries, 1 s timeouts, a 5 MB download cap, and
+    1 s of looking in the gallery (as the faces' own clients do)."""
+    return AsyncMiladyClient(
         api_key=server.api_key,
         base_url=server.base_url,
         max_retries=FACE_RETRIES,
         timeout=httpx.Timeout(1.0, connect=2.0),
         download_timeout=httpx.Timeout(1.0, connect=2.0),
         max_download_bytes=5_000_000,
-        recover_for=1.0,  # as the block's own client looks in the gallery
+        recover_for=1.0,
     )
+
+
+@pytest.fixture
+async def block(server: LocalServer) -> AsyncIterator[BlockHandler]:
+    """A milady_image_block on the session server (short timeouts, small download cap)."""
+    gr = pytest.importorskip("gradio", reason="the Gradio face needs the 'gradio' extra")
+    from gradio_app import milady_image_block
+
+    client = face_client(server)
     with gr.Blocks() as demo:
         made = milady_image_block(client)
     fn = next(f for f in demo.fns.values() if f.api_name == made.api_name)

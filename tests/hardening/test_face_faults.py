@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 pytest.importorskip("gradio", reason="the Gradio face needs the 'gradio' extra")
@@ -28,7 +27,7 @@ from milady_integrations import AsyncMiladyClient, MiladyError
 from milady_integrations.local import LocalServer
 
 from .conftest import FACE_RETRIES as RETRIES
-from .conftest import BlockHandler, Ledger, eventually, run_node, tool_call
+from .conftest import BlockHandler, Ledger, eventually, face_client, run_node, tool_call
 
 
 @dataclass(frozen=True)
@@ -106,15 +105,7 @@ async def measured(server: LocalServer, name: str, run: Callable[[int], Awaitabl
 
 @pytest.fixture
 async def reference_client(server: LocalServer) -> Any:
-    async with AsyncMiladyClient(
-        api_key=server.api_key,
-        base_url=server.base_url,
-        max_retries=RETRIES,
-        timeout=httpx.Timeout(1.0, connect=2.0),
-        download_timeout=httpx.Timeout(1.0, connect=2.0),
-        max_download_bytes=5_000_000,
-        recover_for=1.0,  # as every face is set up
-    ) as client:
+    async with face_client(server) as client:
         yield client
 
 

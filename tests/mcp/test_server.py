@@ -13,6 +13,7 @@ import anyio
 import pytest
 from PIL import Image
 
+from milady_integrations.catalogue import DEFAULT_MODEL
 from milady_integrations.local import LocalServer
 from milady_integrations.schema import (
     ASPECT_RATIOS,
@@ -85,7 +86,12 @@ async def test_stdio_lists_tools_generates_and_survives_a_402(server: LocalServe
         slow = await client.call_tool("generate_image", {"prompt": "a fox"}, progress_callback=on_progress)
         server.faults.clear()
         assert not slow.is_error
-        assert progress and progress[0][1] == "generating 1 image: 1 s"
+        # The core's words, as every face shows them: then the time waited and the estimated cost.
+        assert progress and progress[0][1] == f"Generating 1 image with {DEFAULT_MODEL}: 0 s"
+        assert any(f"Generating 1 image with {DEFAULT_MODEL}: 1 s" in (m or "") for _, m in progress)
+        assert any(" · estimated " in (m or "") for _, m in progress)
+        values = [done for done, _ in progress]
+        assert values == sorted(set(values))  # progress only grows
 
         received.append(dump(await generate_two(client, server, OPERATOR_KEY)))
         billed = server.stats.images_billed
@@ -189,18 +195,31 @@ async def cancel_and_check(
     else:
         connect = stdio_mcp(service_env(server), logs)
     async with connect as client:
+        messages: list[str] = []
+
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            messages.append(message or "")
+
         with anyio.move_on_after(30) as waited:
-            call = asyncio.ensure_future(client.call_tool("generate_image", {"prompt": "a slow fox"}))
-            # Another process's state: polled, there is nothing to wait on.
-            while server.stats.generate_requests == requests or established_to(server.port) == 0:  # noqa: ASYNC110
+            call = asyncio.ensure_future(
+                client.call_tool("generate_image", {"prompt": "a slow fox"}, progress_callback=on_progress)
+            )
+
+            # Another process's state: polled, there is nothing to wait on. Once the cost estimate
+            # is shown, its look-up is over and its connection idle in the pool: only the wait is left.
+            def started() -> bool:
+                return server.stats.generate_requests > requests and established_to(server.port) > 0
+
+            while not (started() and any(" · estimated " in m for m in messages)):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
+            open_while_waiting = established_to(server.port)
             call.cancel()  # what a host does when the user presses Stop
             with pytest.raises(asyncio.CancelledError):
                 await call
         assert not waited.cancelled_caught, "the request never reached the local server"
         # The server stopped waiting: its connection to the service is closed...
         with anyio.fail_after(30):
-            while established_to(server.port):  # noqa: ASYNC110
+            while established_to(server.port) >= open_while_waiting:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
         # ...and it keeps serving.
         server.faults.clear()

@@ -1,4 +1,4 @@
-"""examples/agent.py offline: the URLs of its in-process server are said to be temporary."""
+"""examples/agent.py offline: the agent calls the tool; the URLs of its in-process server are temporary."""
 
 from __future__ import annotations
 
@@ -23,8 +23,13 @@ def _agent(*args: str) -> str:
     return done.stdout
 
 
-def test_the_offline_agent_says_its_urls_end_with_it(tmp_path: Path) -> None:
-    out = _agent()
+def test_the_offline_agent_calls_the_tool_and_says_its_urls_end_with_it() -> None:
+    out = _agent("--style", "origami")
+    assert "images are drawn locally" in out
+    assert "[model] calls generate_image({'prompt': 'a fox', 'style_preset': 'origami'" in out
+    assert "[tool:success] Generated 1 of 1 requested image" in out
+    assert "[artifact] http://127.0.0.1:" in out
+    assert "[model] Here you are." in out
     assert "[note] These URLs were served by the built-in local server, which stopped" in out
     assert "Pass --save DIR to keep the images." in out
 
