@@ -3,15 +3,8 @@ once more, and reports a wait too long to make; the client never resends a 429 b
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
-import httpx
-import pytest
-
-from milady_integrations import RateLimitError
-from milady_integrations._config import ClientConfig
-from milady_integrations._flow import Received, Send, Sleep, call_flow
 from milady_integrations.batch import read_batch, run_batch
 from milady_integrations.local import LocalServer, ServerConfig
 
@@ -57,39 +50,3 @@ def test_a_429_asking_for_a_longer_wait_is_reported_and_starts_no_more_lines(ser
     assert rerun.code == 0, rerun.err
     assert server.stats.generate_requests - before == 4
     assert len(image_files(out)) == 3
-
-
-def _run(config: ClientConfig, answers: list[Received]) -> tuple[list[object], object]:
-    """Drive one API call on scripted answers: what it did (sends and sleeps) and how it ended."""
-    flow, done, outcome = call_flow(config, "GET", "/api/v1/credits/balance"), [], None
-    try:
-        while True:
-            action = flow.send(outcome)
-            done.append(action)
-            outcome = None if isinstance(action, Sleep) else answers.pop(0)
-    except StopIteration as stop:
-        return done, stop.value
-    except RateLimitError as error:
-        return done, error
-
-
-def _answer(status: int, body: object, **headers: str) -> Received:
-    return Received(status, httpx.Headers(headers), json.dumps(body).encode(), 0.01)
-
-
-@pytest.mark.parametrize("retry_after", ["1", None])
-def test_the_batch_client_hands_every_429_to_the_gate_and_still_retries_a_refunded_500(retry_after):
-    config = ClientConfig(api_key="sk-batch", base_url="https://cloud.milady.example", jitter=lambda: 0.0)
-    limited = _answer(429, {"error": "Too many requests"}, **({"Retry-After": retry_after} if retry_after else {}))
-    ok = _answer(200, {"balance": 3})
-
-    done, ended = _run(config.replace(retry_rate_limits=False), [limited, ok])
-    assert [type(action) for action in done] == [Send]  # raised at once: no wait, no second send
-    assert isinstance(ended, RateLimitError) and "max_retry_wait" not in str(ended)
-
-    done, ended = _run(config, [limited, ok])  # any other client waits and sends again itself
-    assert [type(action) for action in done] == [Send, Sleep, Send] and ended[0] == {"balance": 3}
-
-    refunded = _answer(500, {"error": "No images were generated"})
-    done, ended = _run(config.replace(retry_rate_limits=False), [refunded, ok])
-    assert [type(action) for action in done] == [Send, Sleep, Send] and ended[0] == {"balance": 3}

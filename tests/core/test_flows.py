@@ -223,6 +223,19 @@ def test_with_no_retries_left_a_429_is_raised_without_the_cap_note() -> None:
     assert "max_retry_wait" not in str(result)
 
 
+@pytest.mark.parametrize("retry_after", ["1", None])
+def test_a_client_made_for_batch_hands_every_429_back_and_still_retries_a_refunded_500(retry_after: str | None) -> None:
+    # `milady batch` sets retry_rate_limits=False: its rate gate alone waits a 429 out, for every line at once.
+    limited = answer(429, {"error": "Too many requests"}, {"Retry-After": retry_after} if retry_after else {})
+    actions, result, _ = drive(call_flow(config(retry_rate_limits=False), "GET", "/x"), [limited, OK])
+    assert len(actions) == 1 and sleeps(actions) == []  # raised at once: no wait, no second send
+    assert isinstance(result, errors.RateLimitError) and "max_retry_wait" not in str(result)
+    actions, result, _ = drive(call_flow(config(), "GET", "/x"), [limited, OK])  # any other client waits itself
+    assert len(sleeps(actions)) == 1 and result[0] == {"balance": 12.5}
+    actions, result, _ = drive(call_flow(config(retry_rate_limits=False), "GET", "/x"), [REFUNDED, OK])
+    assert len(sleeps(actions)) == 1 and result[0] == {"balance": 12.5}
+
+
 def test_every_retry_sends_the_same_request() -> None:
     actions, _, _ = drive(
         call_flow(config(), "POST", "/api/v1/generate-image", {"prompt": "a"}), [REFUNDED, REFUNDED, OK]
