@@ -1,16 +1,12 @@
-"""ComfyUI IMAGE tensors <-> pictures: source images out, generated images in.
-
-IMAGE is float32 [B, H, W, 3] in 0..1; MASK is [B, H, W], 1 where the picture is
-transparent (as LoadImage makes them). numpy, torch and torchvision are imported
-when a node runs, never when the pack loads.
-"""
+"""ComfyUI IMAGE tensors <-> pictures. IMAGE is float32 [B, H, W, 3] in 0..1; MASK is [B, H, W],
+1 where transparent (as LoadImage makes them). numpy, torch, torchvision load when a node runs."""
 
 from __future__ import annotations
 
 import io
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,6 +19,7 @@ __all__ = ["decode_and_stack", "source_data_urls", "torchvision_decodes"]
 Decoder = Literal["torchvision", "pil"]
 #: What torchvision decodes exactly as Pillow does: 8-bit colour, with or without alpha.
 _TORCHVISION_READS = {(fmt, mode) for fmt in ("PNG", "JPEG") for mode in ("RGB", "RGBA")}
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
 def source_data_urls(images: Any) -> list[str]:
@@ -43,10 +40,7 @@ def source_data_urls(images: Any) -> list[str]:
 
 @lru_cache(maxsize=1)
 def torchvision_decodes() -> bool:
-    """Whether torchvision's decoders load and work here (checked once, on a tiny PNG).
-
-    A torchvision built for another torch imports with a warning and fails on first use: that counts as absent.
-    """
+    """Whether torchvision's decoders work here (one built for another torch imports, then fails)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -95,9 +89,7 @@ def _pixels(data: bytes, label: str, size: tuple[int, int], use_torchvision: boo
     if pixels is None:
         picture = decode_image(data, what=label)
         # Transparent as LoadImage sees it: an alpha band, or a palette with a transparent colour.
-        transparent = picture.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-            picture.mode == "P" and "transparency" in picture.info
-        )
+        transparent = picture.mode in _ALPHA_MODES or (picture.mode == "P" and "transparency" in picture.info)
         mode = "RGBA" if transparent else "RGB"
         pixels = np.asarray(picture if picture.mode == mode else picture.convert(mode))
     if pixels.shape[1::-1] == size:
@@ -107,27 +99,14 @@ def _pixels(data: bytes, label: str, size: tuple[int, int], use_torchvision: boo
     return np.asarray(ImageOps.pad(picture, size, Image.Resampling.LANCZOS, (0, 0, 0, 0)))
 
 
-def _size(data: bytes, label: str) -> tuple[int, int]:
+def _header_size(data: bytes) -> tuple[int, int] | None:
     from PIL import Image
-
-    from milady_integrations.images import decode_image
 
     try:
         with Image.open(io.BytesIO(data)) as header:  # reads no pixels
             return header.size
     except Exception:
-        return decode_image(data, what=label).size  # raises ImageDownloadError in the core's words
-
-
-def _fill(image: Any, mask: Any, pixels: Any) -> None:
-    """uint8 pixels -> one IMAGE slot and its MASK slot, in one pass each (numpy releases the GIL)."""
-    import numpy as np
-
-    scale = np.float32(1 / 255)
-    np.multiply(pixels[..., :3], scale, out=image, dtype=np.float32)
-    if pixels.shape[-1] == 4:  # else the mask stays as allocated: zero pages never touched
-        np.subtract(np.float32(255), pixels[..., 3], out=mask, dtype=np.float32)
-        np.multiply(mask, scale, out=mask)
+        return None
 
 
 def decode_and_stack(
@@ -138,14 +117,13 @@ def decode_and_stack(
 ) -> tuple[Any, Any]:
     """Decode image bytes into (IMAGE [B, H, W, 3] float32 0..1 RGB, MASK [B, H, W]).
 
-    The batch takes the first readable image's size; the others are letterboxed into
-    it (scaled to fit, centred; the border black in IMAGE and 1 in MASK). The images
-    are decoded on all cores, each converted straight into its slot of one batch.
-    ``decoder`` forces a path; by default torchvision when it works, Pillow otherwise.
+    The batch takes the first readable image's size; the others are letterboxed into it
+    (scaled to fit, centred; the border black in IMAGE and 1 in MASK). The images are
+    decoded on all cores, each converted straight into its slot of the batch. ``decoder``
+    forces a path; by default torchvision when it works, Pillow otherwise.
 
-    An image that does not decode raises ``ImageDownloadError`` ("image 2 ...").
-    With ``failures`` given, such images are left out and their errors appended
-    instead, so the images that did decode are kept; nothing at all raises anyway.
+    An image that does not decode raises ``ImageDownloadError`` ("image 2 ..."); with
+    ``failures`` given, it is left out and its error appended, unless none decodes.
     """
     import numpy as np
     import torch
@@ -158,57 +136,44 @@ def decode_and_stack(
     if use_torchvision and not torchvision_decodes():
         raise RuntimeError("torchvision's image decoders are not available here")
 
+    # The first image that reads sets the size; if none does, each fails below in the core's words.
+    size = next(filter(None, map(_header_size, datas)), (1, 1))
+    # numpy asks for huge pages where torch.empty does not: first touching a fresh 48 MiB
+    # batch then costs 3 ms of page faults instead of 14 (they are dear on this kind of VM).
+    images = np.empty((len(datas), size[1], size[0], 3), dtype=np.float32)
+    masks = np.zeros((len(datas), size[1], size[0]), dtype=np.float32)
+    scale = np.float32(1 / 255)
     errors: dict[int, ImageDownloadError] = {}
-    for first, data in enumerate(datas):  # the first image that reads sets the batch's size
-        try:
-            size = _size(data, f"image {first + 1}")
-            break
-        except ImageDownloadError as exc:
-            errors[first] = exc
-            if failures is None or first == len(datas) - 1:
-                raise errors[0] from None
-    count = len(datas) - first
-    # numpy's allocator asks for huge pages where torch.empty does not: first touching the
-    # 48 MiB of a fresh batch then costs half as much (page faults are dear on this kind of VM).
-    images = np.empty((count, size[1], size[0], 3), dtype=np.float32)
-    masks = np.zeros((count, size[1], size[0]), dtype=np.float32)
 
-    def fill(slot: int) -> None:
-        index = first + slot
-        try:
-            _fill(images[slot], masks[slot], _pixels(datas[index], f"image {index + 1}", size, use_torchvision))
-        except ImageDownloadError as exc:
-            errors[index] = exc
+    slots = iter(range(len(datas)))  # next() on it is atomic: each image is taken once
 
-    _on_all_cores(fill, count)
+    def fill() -> None:  # uint8 -> float32 in one pass, straight into the batch
+        for slot in slots:
+            try:
+                pixels = _pixels(datas[slot], f"image {slot + 1}", size, use_torchvision)
+            except ImageDownloadError as exc:
+                errors[slot] = exc
+                continue
+            np.multiply(pixels[..., :3], scale, out=images[slot], dtype=np.float32)
+            if pixels.shape[-1] == 4:  # else the mask stays as allocated: zero pages, never touched
+                np.subtract(np.float32(255), pixels[..., 3], out=masks[slot], dtype=np.float32)
+                masks[slot] *= scale
+
+    # One helper per other core; this thread works too, so on a busy machine, where the
+    # helpers wait to be scheduled, it does the work alone instead of waiting for them.
+    helpers = [_helpers().submit(fill) for _ in range(min(len(datas), os.cpu_count() or 1) - 1)]
+    fill()
+    for helper in helpers:
+        helper.result()
     if errors:
         if failures is None or len(errors) == len(datas):
             raise errors[min(errors)]
         failures.extend(errors[index] for index in sorted(errors))
-        keep = [slot for slot in range(count) if first + slot not in errors]
+        keep = [slot for slot in range(len(datas)) if slot not in errors]
         images, masks = images[keep], masks[keep]  # copies, but only when an image is left out
     return torch.from_numpy(images), torch.from_numpy(masks)
 
 
 @lru_cache(maxsize=1)
-def _pool() -> ThreadPoolExecutor:
-    """Helpers kept between runs: starting threads per run costs more than the work they share."""
-    return ThreadPoolExecutor(max_workers=(os.cpu_count() or 1) - 1 or 1, thread_name_prefix="milady-decode")
-
-
-def _on_all_cores(work: Callable[[int], None], count: int) -> None:
-    """``work(0..count-1)``, shared by this thread and one helper per other core.
-
-    This thread takes its share too, so on a busy machine, where helpers wait to be
-    scheduled, it does the work alone instead of waiting for them.
-    """
-    slots = iter(range(count))  # next() on it is atomic: each slot is taken once
-
-    def drain() -> None:
-        for slot in slots:
-            work(slot)
-
-    helpers = [_pool().submit(drain) for _ in range(min(count, os.cpu_count() or 1) - 1)]
-    drain()
-    for helper in helpers:
-        helper.result()
+def _helpers() -> ThreadPoolExecutor:  # kept: starting threads per run costs more than they save
+    return ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1) - 1), thread_name_prefix="milady-decode")
