@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from milady_integrations import AsyncMiladyClient
 from milady_integrations.images import decode_data_url, decode_image
@@ -26,45 +26,6 @@ def tensors(pack: Any) -> Any:
     from comfyui_nodes import _tensors
 
     return _tensors
-
-
-async def _served(server: LocalServer, aspect_ratio: str) -> Image.Image:
-    async with AsyncMiladyClient(server.api_key, base_url=server.base_url) as client:
-        result = await client.generate_image("a tower", aspect_ratio=aspect_ratio)
-        return decode_image(await client.read_image(result.images[0]))
-
-
-async def test_images_of_different_sizes_are_letterboxed_into_the_first(tensors: Any, server: LocalServer) -> None:
-    square, wide = await _served(server, "1:1"), await _served(server, "16:9")
-    images, masks = tensors.stack_pictures([square, wide])
-    width, height = IMAGE_SIZES["1:1"]
-    assert images.shape == (2, height, width, 3) and images.dtype == torch.float32
-    # The wide picture fits the width; bars above and below are black and marked in the mask.
-    band = round(IMAGE_SIZES["16:9"][1] * width / IMAGE_SIZES["16:9"][0])
-    top = (height - band) // 2
-    assert float(images[1, : top - 1].max()) == 0.0 and float(masks[1, : top - 1].min()) == 1.0
-    assert float(masks[1, top + 2 : top + band - 2].max()) == 0.0
-    assert float(images[1, height // 2].std()) > 0.0
-    assert float(masks[0].max()) == 0.0  # the first image is untouched
-    assert torch.allclose(images[0], torch.from_numpy(np.asarray(square.convert("RGB"), dtype=np.float32) / 255))
-
-
-async def test_a_taller_picture_gets_side_bars(tensors: Any, server: LocalServer) -> None:
-    wide, tall = await _served(server, "16:9"), await _served(server, "9:16")
-    images, masks = tensors.stack_pictures([wide, tall])
-    width, height = IMAGE_SIZES["16:9"]
-    assert images.shape == (2, height, width, 3)
-    assert float(masks[1, :, :10].min()) == 1.0 and float(masks[1, :, width // 2].max()) == 0.0
-
-
-def test_transparency_goes_to_the_mask_and_colours_stay(tensors: Any) -> None:
-    picture = Image.new("RGBA", (8, 4), (255, 0, 0, 255))
-    picture.putpixel((0, 0), (0, 255, 0, 0))
-    images, masks = tensors.stack_pictures([picture])
-    assert images.shape == (1, 4, 8, 3)
-    assert images[0, 0, 0].tolist() == [0.0, 1.0, 0.0]
-    assert float(masks[0, 0, 0]) == 1.0 and float(masks[0, 1, 1]) == 0.0
-    assert tensors.has_transparency(picture) and not tensors.has_transparency(picture.convert("RGB"))
 
 
 def test_sources_become_png_data_urls_without_losing_pixels(tensors: Any) -> None:
@@ -132,8 +93,22 @@ def _transparent_picture(size: tuple[int, int] = (64, 48)) -> Image.Image:
     return Image.fromarray(rgba, mode="RGBA")
 
 
-def _assert_same_as_pil(images: torch.Tensor, masks: torch.Tensor, pictures: list[Image.Image], tensors: Any) -> None:
-    expected_images, expected_masks = tensors.stack_pictures(pictures)
+def _pil_reference(datas: list[bytes]) -> tuple[torch.Tensor, torch.Tensor]:
+    """What LoadImage-style stacking of Pillow's decoding gives: RGBA, letterboxed into the first size."""
+    pictures = [decode_image(data) for data in datas]
+    size = pictures[0].size
+    rgba = np.stack(
+        [
+            np.asarray(ImageOps.pad(p.convert("RGBA"), size, Image.Resampling.LANCZOS, (0, 0, 0, 0)), dtype=np.float32)
+            for p in pictures
+        ]
+    )
+    return torch.from_numpy(rgba[..., :3] / 255), torch.from_numpy(1 - rgba[..., 3] / 255)
+
+
+def _assert_same_as_pil(images: torch.Tensor, masks: torch.Tensor, datas: list[bytes]) -> None:
+    """Within 1/255 per channel of decoding the same bytes with Pillow."""
+    expected_images, expected_masks = _pil_reference(datas)
     assert images.shape == expected_images.shape and masks.shape == expected_masks.shape
     assert images.dtype == masks.dtype == torch.float32
     assert float((images - expected_images).abs().max()) <= 1 / 255
@@ -147,7 +122,7 @@ async def test_served_webp_images_decode_as_pillow_decodes_them(
     images, masks = tensors.decode_and_stack(datas, decoder=decoder)
     assert images.shape == (3, *IMAGE_SIZES["1:1"][::-1], 3)
     assert float(masks.max()) == 0.0
-    _assert_same_as_pil(images, masks, [decode_image(d) for d in datas], tensors)
+    _assert_same_as_pil(images, masks, datas)
 
 
 async def test_mixed_sizes_are_letterboxed_into_the_first_whatever_the_decoder(
@@ -159,7 +134,31 @@ async def test_mixed_sizes_are_letterboxed_into_the_first_whatever_the_decoder(
     assert images.shape == (3, height, width, 3)
     assert float(masks[1, :, :10].min()) == 1.0 and float(masks[1, :, width // 2].max()) == 0.0
     assert float(masks[2].max()) == 0.0
-    _assert_same_as_pil(images, masks, [decode_image(d) for d in datas], tensors)
+    _assert_same_as_pil(images, masks, datas)
+
+
+async def test_a_wider_picture_gets_bars_above_and_below(tensors: Any, server: LocalServer, decoder: str) -> None:
+    datas = [await _served_bytes(server, "1:1"), await _served_bytes(server, "16:9")]
+    images, masks = tensors.decode_and_stack(datas, decoder=decoder)
+    width, height = IMAGE_SIZES["1:1"]
+    assert images.shape == (2, height, width, 3) and images.dtype == torch.float32
+    # The wide picture fits the width; bars above and below are black and marked in the mask.
+    band = round(IMAGE_SIZES["16:9"][1] * width / IMAGE_SIZES["16:9"][0])
+    top = (height - band) // 2
+    assert float(images[1, : top - 1].max()) == 0.0 and float(masks[1, : top - 1].min()) == 1.0
+    assert float(masks[1, top + 2 : top + band - 2].max()) == 0.0
+    assert float(images[1, height // 2].std()) > 0.0
+    assert float(masks[0].max()) == 0.0  # the first image is untouched
+    _assert_same_as_pil(images, masks, datas)
+
+
+def test_a_clear_pixel_keeps_its_colour_and_is_1_in_the_mask(tensors: Any, decoder: str) -> None:
+    picture = Image.new("RGBA", (8, 4), (255, 0, 0, 255))
+    picture.putpixel((0, 0), (0, 255, 0, 0))
+    images, masks = tensors.decode_and_stack([_encoded(picture, "PNG")], decoder=decoder)
+    assert images.shape == (1, 4, 8, 3)
+    assert images[0, 0, 0].tolist() == [0.0, 1.0, 0.0] and images[0, 1, 1].tolist() == [1.0, 0.0, 0.0]
+    assert float(masks[0, 0, 0]) == 1.0 and float(masks[0, 1, 1]) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -177,7 +176,7 @@ def test_transparency_goes_to_the_mask_with_either_decoder(
     assert float(masks[0, 0, 0]) == 1.0 and float(masks[1, 20, 9]) < 0.15 and float(masks[1, 20, 60]) > 0.9
     if fmt == "PNG" or options.get("exact"):
         assert images[0, 0, 0].tolist() == pytest.approx([200 / 255, 40 / 255, 10 / 255], abs=2 / 255)
-    _assert_same_as_pil(images, masks, [decode_image(data)] * 2, tensors)
+    _assert_same_as_pil(images, masks, [data, data])
 
 
 def test_jpeg_and_png_and_a_palette_picture_decode_as_pillow_decodes_them(tensors: Any, decoder: str) -> None:
@@ -190,7 +189,7 @@ def test_jpeg_and_png_and_a_palette_picture_decode_as_pillow_decodes_them(tensor
     ]
     images, masks = tensors.decode_and_stack(datas, decoder=decoder)
     assert images.shape == (4, 48, 64, 3)
-    _assert_same_as_pil(images, masks, [decode_image(d) for d in datas], tensors)
+    _assert_same_as_pil(images, masks, datas)
 
 
 async def test_an_unreadable_image_is_named_or_set_aside(tensors: Any, server: LocalServer, decoder: str) -> None:
@@ -206,6 +205,6 @@ async def test_an_unreadable_image_is_named_or_set_aside(tensors: Any, server: L
         # The paid-for images that did decode are kept; the other is reported.
         assert images.shape[0] == 2 and masks.shape[0] == 2
         assert len(failures) == 1 and "image 1" in str(failures[0])
-        _assert_same_as_pil(images, masks, [decode_image(good)] * 2, tensors)
+        _assert_same_as_pil(images, masks, [good, good])
     with pytest.raises(ImageDownloadError, match="image 1"):
         tensors.decode_and_stack([b"nothing"], failures=[], decoder=decoder)
