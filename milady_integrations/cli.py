@@ -146,8 +146,8 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending
             print(f"NOTE: {endpoint.banner}", file=err, flush=True)
         # recover: a request that may have run is looked up in the gallery before failing (never paid twice).
         async with AsyncMiladyClient(endpoint.api_key, base_url=endpoint.base_url, recover_for=RECOVER_FOR) as client:
-            # Without a key, send() says so before any request: ask nothing of the service first.
-            unavailable = await client.model_note(request.model) if endpoint.api_key else None
+            client.config.require_key()  # no key: said alone, before any request or waiting line
+            unavailable = await client.model_note(request.model)
             if unavailable:
                 print(f"warning: {unavailable}", file=err, flush=True)
             started = time.monotonic()
