@@ -19,7 +19,7 @@ from milady_integrations.catalogue import ASPECT_RATIOS, nearest_aspect_ratio
 from milady_integrations.config_file import resolve_endpoint
 from milady_integrations.progress import Tick, interruptible, wait_with_progress
 from milady_integrations.request import field_problems, problems_error
-from milady_integrations.wording import outcome_line, plural
+from milady_integrations.wording import CANCELLED_MAY_BILL, outcome_line, plural
 
 from ._tensors import decode_and_stack, source_data_urls
 from .errors import to_comfy_error
@@ -114,7 +114,10 @@ async def run(node: NodeSpec, node_id: str | None, inputs: dict[str, Any], *, pr
         raise to_comfy_error(err) from err
     except BaseException as exc:
         cancelled = type(exc).__name__ == "InterruptProcessingException" or isinstance(exc, asyncio.CancelledError)
-        say(node_id, f"{'cancelled' if cancelled else 'stopped'} after {time.monotonic() - started:.0f} s")
+        ended = f"{'cancelled' if cancelled else 'stopped'} after {time.monotonic() - started:.0f} s"
+        # The service goes on with a request it received: say so, and where its images would be.
+        sent = node.function == "generate"
+        say(node_id, f"{ended}; {CANCELLED_MAY_BILL} (Milady Gallery loads it)" if sent else ended)
         raise
 
 

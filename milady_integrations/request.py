@@ -160,10 +160,8 @@ def _prompt_problem(prompt: object) -> FieldProblem | None:
     elif not prompt.strip(JS_WHITESPACE):
         reason = f"is empty: describe the image in {allowed} (not only spaces)"
     elif (length := service_length(prompt)) > PROMPT_MAX_CHARS:
-        reason = (
-            f"has {length} characters as the service counts them (emoji count 2): "
-            f"the most allowed is {PROMPT_MAX_CHARS}"
-        )
+        counted = "" if prompt.isascii() else " as the service counts them (an emoji counts 2)"
+        reason = f"has {length} characters{counted}: the most allowed is {PROMPT_MAX_CHARS}"
         prompt = prompt[:40] + "..."
     else:
         return None

@@ -37,6 +37,12 @@ GENERATE_TOOL_DESCRIPTION = (
 )
 
 
+#: Said after a generation is cancelled: the service goes on with a request it has received.
+CANCELLED_MAY_BILL = (
+    "a request the service had received may still be generated and billed: it then appears in your gallery"
+)
+
+
 def plural(count: int, word: str) -> str:
     """``plural(1, "image")`` -> "1 image"; ``plural(3, "image")`` -> "3 images"."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
