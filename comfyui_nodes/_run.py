@@ -116,8 +116,8 @@ async def run(node: NodeSpec, node_id: str | None, inputs: dict[str, Any], *, pr
         cancelled = type(exc).__name__ == "InterruptProcessingException" or isinstance(exc, asyncio.CancelledError)
         ended = f"{'cancelled' if cancelled else 'stopped'} after {time.monotonic() - started:.0f} s"
         # The service goes on with a request it received: say so, and where its images would be.
-        sent = node.function == "generate"
-        say(node_id, f"{ended}; {CANCELLED_MAY_BILL} (Milady Gallery loads it)" if sent else ended)
+        generating = node.function == "generate"
+        say(node_id, f"{ended}; {CANCELLED_MAY_BILL} (Milady Gallery loads it)" if generating else ended)
         raise
 
 
