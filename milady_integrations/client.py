@@ -259,6 +259,13 @@ class _ClientBase(Generic[HttpT]):
         return _decoded_data_url(image.data_url) if image.data_url else None
 
 
+def _lookup_failed(failed: MiladyError) -> None:
+    """A gallery look-up that failed finds nothing: the request's own error, which says it may
+    have run (so it is not sent again), is the one raised, never the look-up's (a 429 there
+    would read as "safe to send again")."""
+    logger.warning("could not look for the request in the gallery: %s", failed)
+
+
 class MiladyClient(_ClientBase[httpx.Client]):
     """Blocking client. ``with MiladyClient() as client: client.generate_image("a fox")``."""
 
@@ -292,7 +299,10 @@ class MiladyClient(_ClientBase[httpx.Client]):
 
     def _recover_for(self, error: BaseException) -> ImageGenerationResult | None:
         seconds = self._config.recover_for
-        return self.recover(error, polls=RecoveryPolicy.lasting(seconds).polls) if seconds > 0 else None
+        try:
+            return self.recover(error, polls=RecoveryPolicy.lasting(seconds).polls) if seconds > 0 else None
+        except MiladyError as failed:
+            return _lookup_failed(failed)
 
     def recover(self, error: BaseException, *, polls: int | None = None) -> ImageGenerationResult | None:
         """What a request that may have run made, found in the gallery (already billed), or None.
@@ -452,7 +462,10 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
 
     async def _recover_for(self, error: BaseException) -> ImageGenerationResult | None:
         seconds = self._config.recover_for
-        return await self.recover(error, polls=RecoveryPolicy.lasting(seconds).polls) if seconds > 0 else None
+        try:
+            return await self.recover(error, polls=RecoveryPolicy.lasting(seconds).polls) if seconds > 0 else None
+        except MiladyError as failed:
+            return _lookup_failed(failed)
 
     async def recover(self, error: BaseException, *, polls: int | None = None) -> ImageGenerationResult | None:
         """What a request that may have run made, found in the gallery (see MiladyClient.recover)."""
