@@ -56,13 +56,14 @@ def _thumbnail(data: bytes) -> Any:
 
 
 def say(node_id: str | None, message: str) -> None:
-    """``message`` on the line under the node (skipped outside ComfyUI)."""
+    """``message`` on the line under the node (skipped outside ComfyUI, and by one without progress text)."""
     try:
         from server import PromptServer
     except ImportError:
         return
-    if node_id is not None:
-        PromptServer.instance.send_progress_text(f"Milady: {message}", node_id)
+    send = getattr(getattr(PromptServer, "instance", None), "send_progress_text", None)
+    if node_id is not None and send is not None:
+        send(f"Milady: {message}", node_id)
 
 
 class Progress:

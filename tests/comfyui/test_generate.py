@@ -43,6 +43,15 @@ async def test_text_to_image(run: Any, node_class: type, inputs: Any, milady_env
     assert mask.shape == images.shape[:3] and float(mask.max()) == 0.0
 
 
+async def test_a_comfyui_without_progress_text_still_runs_the_node(
+    run: Any, node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(comfy.modules["server"].PromptServer, "send_progress_text")
+    images, _text, urls, _mask = await run(node_class, inputs(num_images=2))
+    _check_images(images, 2, IMAGE_SIZES["1:1"])
+    assert len(urls.splitlines()) == 2 and comfy.texts == []
+
+
 @pytest.mark.parametrize("aspect_ratio", ["16:9", "9:21"])
 async def test_aspect_ratio_decides_the_tensor_size(
     run: Any, node_class: type, inputs: Any, milady_env: LocalServer, aspect_ratio: str
