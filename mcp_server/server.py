@@ -190,12 +190,16 @@ def build_server(settings: Settings) -> MCPServer:
                 datas, unread = await read_what_came(client, result)
             except MiladyError as error:
                 datas, unread = [], [error]
-            if unread:
-                logger.warning("images made but not readable for the result: %s", unread[0])
             budget = settings.max_image_chars // max(1, len(datas))
             for raw in datas:
-                fitted, mime = fit_image(raw, budget)
+                try:  # an image that cannot be shrunk is left out; the paid result still comes back
+                    fitted, mime = fit_image(raw, budget)
+                except MiladyError as error:
+                    unread.append(error)
+                    continue
                 images.append(ImageContent(type="image", data=base64.b64encode(fitted).decode("ascii"), mime_type=mime))
+            if unread:
+                logger.warning("images made but not readable for the result: %s", unread[0])
         text, data = agent_reply(result, arguments)
         text += f"\n{OFFLINE_NOTE}" if settings.offline else ""
         return _text(text, {**data, "offline": settings.offline, "billed_to": choice.source}, *images)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, Val
 
 BodyFault = Literal["truncated", "invalid-json", "empty-object", "no-url", "zero-images"]
 DropFault = Literal["before-response", "mid-body"]
-ImageUrlFault = Literal["404", "hang", "not-image", "oversize", "oversize-chunked"]
+ImageUrlFault = Literal["404", "hang", "not-image", "truncated", "oversize", "oversize-chunked"]
 StatusBody = Literal["json", "html", "empty"]
 ResponseShape = Literal["standard", "success"]
 _TRUE = ("fail", "wrong")  # header words for "on" beside pydantic's own (true, 1, yes, on)
