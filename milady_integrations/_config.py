@@ -44,11 +44,22 @@ DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
 _USER_AGENT = f"milady-integrations/{__version__} httpx/{httpx.__version__}"
 
 
-@dataclass(frozen=True)
 class Secret:
-    """A string that never shows itself in a repr, a log line or an f-string."""
+    """A string that never shows itself in a repr, a log line or an f-string.
 
-    _value: str
+    Not a dataclass: ``dataclasses.asdict`` of a config would copy a dataclass's fields out.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
 
     def get_secret_value(self) -> str:
         return self._value

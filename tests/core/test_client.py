@@ -7,6 +7,8 @@ on bad input).
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import io
 import logging
 import socket
@@ -206,7 +208,11 @@ async def test_the_key_never_shows_in_logs_reprs_or_errors(
         local.faults.force_status(402)
         with pytest.raises(InsufficientCreditsError) as caught:
             await twin.generate_image("a fox")
-    texts = [caplog.text, repr(twin.inner), str(caught.value), repr(caught.value), repr(result)]
+    # Serialisers that walk dataclasses (structured loggers, JSON encoders) see no key either.
+    config = twin.inner.config
+    texts = [caplog.text, repr(twin.inner), str(caught.value), repr(caught.value), repr(result),
+             repr(dataclasses.asdict(config)), repr(copy.deepcopy(config)), str(config.api_key)]
+    assert config.api_key is not None and config.api_key.get_secret_value() == secret
     assert "Authorization" in caplog.text or "authorization" in caplog.text
     assert all(secret not in text for text in texts)
 

@@ -78,10 +78,9 @@ def service(request: pytest.FixtureRequest) -> Iterator[ScriptedService]:
 
 
 def test_the_request_s_own_error_is_raised_when_the_gallery_look_up_fails(service: ScriptedService) -> None:
-    with MiladyClient("mk-test", base_url=service.base_url, recover_for=1, max_retries=0,
-                      retry_rate_limits=False) as client:
-        with pytest.raises(OutcomeUnknownError) as caught:
-            client.generate_image("a fox")
+    client = MiladyClient("mk-test", base_url=service.base_url, recover_for=1, max_retries=0, retry_rate_limits=False)
+    with client, pytest.raises(OutcomeUnknownError) as caught:
+        client.generate_image("a fox")
     assert caught.value.may_have_run
     assert "may have been charged" in str(caught.value)
     assert service.hits["/api/v1/gallery"] >= 1  # it did look
