@@ -302,7 +302,8 @@ class MiladyClient(_ClientBase[httpx.Client]):
         try:
             return self.recover(error, polls=RecoveryPolicy.lasting(seconds).polls) if seconds > 0 else None
         except MiladyError as failed:
-            return _lookup_failed(failed)
+            _lookup_failed(failed)
+            return None
 
     def recover(self, error: BaseException, *, polls: int | None = None) -> ImageGenerationResult | None:
         """What a request that may have run made, found in the gallery (already billed), or None.
@@ -465,7 +466,8 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
         try:
             return await self.recover(error, polls=RecoveryPolicy.lasting(seconds).polls) if seconds > 0 else None
         except MiladyError as failed:
-            return _lookup_failed(failed)
+            _lookup_failed(failed)
+            return None
 
     async def recover(self, error: BaseException, *, polls: int | None = None) -> ImageGenerationResult | None:
         """What a request that may have run made, found in the gallery (see MiladyClient.recover)."""
