@@ -110,9 +110,17 @@ def store_image(data: bytes, folder: str | Path, index: int) -> Path:
 
 
 async def generate(
-    client: AsyncMiladyClient, request: GenerateImageRequest, *, folder: str | Path, progress: Callable[..., Any]
+    client: AsyncMiladyClient,
+    request: GenerateImageRequest,
+    *,
+    folder: str | Path,
+    progress: Callable[..., Any],
+    paid: Callable[[int], None],
 ) -> tuple[list[str], ImageGenerationResult]:
     """Send, wait with a progress bar, fetch the images into ``folder``; (file paths, result).
+
+    ``paid`` hears how many images were billed as soon as the service says, before any is read:
+    images that cannot be read were billed all the same.
 
     Local files, not the service's URLs: Gradio serves them itself, so browsers and
     ``gradio_client`` get the images even when the URLs are unreachable for them
@@ -125,6 +133,7 @@ async def generate(
         client=client,
         show=lambda tick: progress(tick.fraction * _WAIT_SHARE, desc=tick.text),
     )
+    paid(result.returned)
     progress(_WAIT_SHARE, desc=f"Fetching {plural(result.returned, 'image')}")
     datas, unread = await read_what_came(client, result)
     if unread:

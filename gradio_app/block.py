@@ -217,9 +217,9 @@ def milady_image_block(
             own_key = api_key if isinstance(api_key, str) else None
             with keyed_call(policy, own_key, caller=visitor, images=checked.num_images) as choice:
                 paths, result = await _handler.generate(
-                    client_for(choice), checked, folder=gallery.GRADIO_CACHE, progress=progress
+                    client_for(choice), checked, folder=gallery.GRADIO_CACHE, progress=progress,
+                    paid=choice.reservation.settle,
                 )
-                choice.reservation.settle(result.returned)
         except MiladyError as err:
             raise to_gradio_error(err) from err
         if result.partial:

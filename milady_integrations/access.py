@@ -146,7 +146,11 @@ class OperatorLimits:
 
     def _settle(self, caller: str, held: int, billed: int) -> None:
         with self._lock:
-            self._held[caller] = max(0, self._held.get(caller, 0) - held)
+            left = self._held.get(caller, 0) - held
+            if left > 0:
+                self._held[caller] = left
+            else:  # nothing kept per caller once settled: a public page sees many
+                self._held.pop(caller, None)
             if billed:
                 self._billed.append((self.clock(), caller, billed))
 

@@ -110,6 +110,24 @@ def test_the_app_key_serves_visitors_within_the_limit_and_then_sends_nothing(
     assert limits_line(limits) in httpx.get(f"{app.url}config").text
 
 
+def test_images_billed_but_unreadable_still_count_against_the_limit(
+    service: LocalServer, launch_app: Callable[[gr.Blocks], Any], tmp_path: Path
+) -> None:
+    limits = OperatorLimits(per_caller=3, per_app=10)
+    client = AsyncMiladyClient(api_key=OWNER_KEY, base_url=service.base_url)
+    app = launch_app(_app(client, pays="visitor_or_server", limits=limits))
+    gradio = app.client(tmp_path)
+    service.faults.update(image_url="404")  # generated and billed, then not readable
+
+    with pytest.raises(AppError):
+        gradio.predict("a red fox", num_images=2, api_key="", api_name="/generate")
+    assert service.stats.images_billed == 2
+    sent = _generated(service)
+    with pytest.raises(AppError, match=r"limit of 3 images per hour for each caller"):
+        gradio.predict("a red fox", num_images=2, api_key="", api_name="/generate")
+    assert _generated(service) == sent
+
+
 def test_a_key_never_shows_in_config_page_api_info_answers_or_logs(
     service: LocalServer,
     launch_app: Callable[[gr.Blocks], Any],
