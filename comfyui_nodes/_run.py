@@ -105,21 +105,29 @@ async def run(node: NodeSpec, node_id: str | None, inputs: dict[str, Any], *, pr
 
     After a failure or Cancel the line under the node says so: it must not go on saying "Generating".
     """
-    started = time.monotonic()
+    started, stage = time.monotonic(), Stage()
     try:
         if node.function == "generate":
-            return await generate(node_id, previews=previews, **inputs)
+            return await generate(node_id, previews=previews, stage=stage, **inputs)
         return await load(node_id, **inputs)
     except MiladyError as err:
         say(node_id, f"failed after {time.monotonic() - started:.0f} s: {err}")
         raise to_comfy_error(err) from err
     except BaseException as exc:
         cancelled = type(exc).__name__ == "InterruptProcessingException" or isinstance(exc, asyncio.CancelledError)
-        ended = f"{'cancelled' if cancelled else 'stopped'} after {time.monotonic() - started:.0f} s"
-        # The service goes on with a request it received: say so, and where its images would be.
-        generating = node.function == "generate"
-        say(node_id, f"{ended}; {CANCELLED_MAY_BILL} (Milady Gallery loads it)" if generating else ended)
+        say(node_id, f"{'cancelled' if cancelled else 'stopped'} after {time.monotonic() - started:.0f} s{stage}")
         raise
+
+
+class Stage:
+    """How far a generation got, for the line after Cancel: what may have been billed, and where it is."""
+
+    sent = answered = False
+
+    def __str__(self) -> str:
+        if self.answered:
+            return "; the images were billed and are in your gallery (Milady Gallery loads them)"
+        return f"; {CANCELLED_MAY_BILL} (Milady Gallery loads it)" if self.sent else ""
 
 
 def _client(account: str | None) -> AsyncMiladyClient:
@@ -153,8 +161,10 @@ async def generate(
     account: str | None = None,
     *,
     previews: bool = True,
+    stage: Stage | None = None,
     **options: Any,
 ) -> tuple[Any, ...]:
+    stage = stage or Stage()
     del seed  # only makes ComfyUI run the node again: the service has no seed
     options["aspect_ratio"] = _aspect_ratio(options["aspect_ratio"], source_image)
     # Every input is checked before anything else: a wired input may hold anything.
@@ -167,9 +177,12 @@ async def generate(
     progress, started = Progress(node_id, total, previews=previews), time.monotonic()
     async with _client(account) as client:
         work = client.generate_images(**options, source_images=sources, downscale_source=True)
+        interrupt()  # a Cancel already pressed stops here, before anything is sent
+        stage.sent = True  # from here the request may reach the service
         result = await wait_with_progress(
             work, images=total, model=options["model"], show=progress.waiting, client=client, interrupt=interrupt
         )
+        stage.answered = True
         progress.text(f"reading {plural(len(result.images), 'image')}")
 
         async def read(image: Any) -> bytes | MiladyError:

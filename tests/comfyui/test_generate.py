@@ -189,6 +189,8 @@ async def test_cancel_while_the_images_download_stops_the_download(
     with pytest.raises(comfy.modules["comfy.model_management"].InterruptProcessingException):
         await task
     assert comfy.processing_interrupted() is False
+    assert re.fullmatch(r"Milady: cancelled after \d+ s; the images were billed and are in your gallery "
+                        r"\(Milady Gallery loads them\)", comfy.text_lines[-1])
 
 
 async def test_cancel_before_sending_raises_the_interrupt(
@@ -199,6 +201,7 @@ async def test_cancel_before_sending_raises_the_interrupt(
     with pytest.raises(comfy.modules["comfy.model_management"].InterruptProcessingException):
         await run(node_class, inputs())
     assert milady_env.stats.generate_requests == before
+    assert re.fullmatch(r"Milady: cancelled after \d+ s", comfy.text_lines[-1])  # nothing sent, nothing billed
 
 
 # ---------------------------------------------------------------- waiting that informs
