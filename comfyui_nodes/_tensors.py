@@ -154,6 +154,9 @@ def decode_and_stack(
             except ImageDownloadError as exc:
                 errors[slot] = exc
                 continue
+            except Exception as exc:  # e.g. Pillow's decompression-bomb guard: this image only
+                errors[slot] = ImageDownloadError(f"image {slot + 1} could not be decoded: {exc}", hint="")
+                continue
             np.multiply(pixels[..., :3], scale, out=images[slot], dtype=np.float32)
             if pixels.shape[-1] == 4:  # else the mask stays as allocated: zero pages, never touched
                 np.subtract(np.float32(255), pixels[..., 3], out=masks[slot], dtype=np.float32)
@@ -162,9 +165,11 @@ def decode_and_stack(
     # One helper per other core; this thread works too, so on a busy machine, where the
     # helpers wait to be scheduled, it does the work alone instead of waiting for them.
     helpers = [_helpers().submit(fill) for _ in range(min(len(datas), os.cpu_count() or 1) - 1)]
-    fill()
-    for helper in helpers:
-        helper.result()
+    try:
+        fill()
+    finally:  # never return while a helper still writes into the batch
+        for helper in helpers:
+            helper.result()
     if errors:
         if failures is None or len(errors) == len(datas):
             raise errors[min(errors)]

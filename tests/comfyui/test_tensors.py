@@ -208,3 +208,19 @@ async def test_an_unreadable_image_is_named_or_set_aside(tensors: Any, server: L
         _assert_same_as_pil(images, masks, [good, good])
     with pytest.raises(ImageDownloadError, match="image 1"):
         tensors.decode_and_stack([b"nothing"], failures=[], decoder=decoder)
+
+
+def test_an_image_over_pillow_s_pixel_guard_is_set_aside_and_the_others_kept(
+    tensors: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    from milady_integrations import ImageDownloadError
+
+    small, large = _encoded(Image.new("RGB", (16, 16), (10, 200, 30)), "PNG"), _encoded(
+        Image.new("RGB", (64, 64), (200, 10, 30)), "PNG")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64x64 is over twice that: Pillow refuses it
+    failures: list[ImageDownloadError] = []
+    images, _masks = tensors.decode_and_stack([small, large, small], failures=failures, decoder="pil")
+    assert images.shape == (2, 16, 16, 3)
+    assert len(failures) == 1 and "image 2" in str(failures[0])
