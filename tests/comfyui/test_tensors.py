@@ -217,8 +217,8 @@ def test_an_image_over_pillow_s_pixel_guard_is_set_aside_and_the_others_kept(
 
     from milady_integrations import ImageDownloadError
 
-    small, large = _encoded(Image.new("RGB", (16, 16), (10, 200, 30)), "PNG"), _encoded(
-        Image.new("RGB", (64, 64), (200, 10, 30)), "PNG")
+    small = _encoded(Image.new("RGB", (16, 16), (10, 200, 30)), "PNG")
+    large = _encoded(Image.new("RGB", (64, 64), (200, 10, 30)), "PNG")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64x64 is over twice that: Pillow refuses it
     failures: list[ImageDownloadError] = []
     images, _masks = tensors.decode_and_stack([small, large, small], failures=failures, decoder="pil")
