@@ -97,10 +97,13 @@ class RateGate:
             self._window, self._remaining = window, int(remaining)
         else:  # same window, answers out of order: the lowest count seen (less what started since) holds
             self._remaining = min(self._remaining, int(remaining))
-        try:  # an ISO date, as the service sends it
-            reset = datetime.fromisoformat((window or "").replace("Z", "+00:00")).timestamp()
+        try:  # an ISO date, as the service sends it (epoch seconds, as other limiters send, too)
+            reset = float(window or "")
         except ValueError:
-            reset = time.time() + 1.0
+            try:
+                reset = datetime.fromisoformat((window or "").replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                reset = time.time() + 1.0
         self._reset_at = min(reset, time.time() + MAX_RESET_WAIT)
         if int(remaining) == 0:
             self._pause(self._reset_at - time.time())
