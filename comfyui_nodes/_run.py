@@ -183,6 +183,7 @@ async def generate(
             work, images=total, model=options["model"], show=progress.waiting, client=client, interrupt=interrupt
         )
         stage.answered = True
+        progress.images = len(result.images)  # fewer than asked: the bar still ends full
         progress.text(f"reading {plural(len(result.images), 'image')}")
 
         async def read(image: Any) -> bytes | MiladyError:

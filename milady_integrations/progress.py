@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from .durations import RecentDurations
-from .errors import MiladyError
 from .wording import waiting_line
 
 if TYPE_CHECKING:
@@ -76,7 +75,7 @@ async def estimated_cost(client: AsyncMiladyClient, model: str, images: int) -> 
         span = await asyncio.wait_for(client.price_range(), PRICE_TIMEOUT)
         if span is not None:
             return f"estimated {round(span.min * images, 4):g}-{_credits(span.max * images)}"
-    except (MiladyError, asyncio.TimeoutError) as exc:
+    except Exception as exc:  # best effort: whatever goes wrong, the run goes on without an estimate
         logger.debug("no price estimate: %s", exc)
     return None
 

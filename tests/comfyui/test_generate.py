@@ -144,6 +144,8 @@ async def test_partial_success_returns_what_came_back_and_says_so(
     images, *_ = await run(node_class, inputs(num_images=3))
     assert images.shape[0] == 2
     assert "Asked for 3 images, the service returned 2" in comfy.text_lines[-1]
+    current, total, _node = comfy.bar_updates[-1]
+    assert current == total  # the bar ends full for the images that came
 
 
 async def test_a_refunded_500_is_retried(run: Any, node_class: type, inputs: Any, milady_env: LocalServer) -> None:
