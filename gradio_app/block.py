@@ -80,7 +80,7 @@ def _unique_api_name(name: str) -> str:
 
 
 def _key_of(client: AsyncMiladyClient | None) -> str | None:
-    secret = client._config.api_key if client is not None else None
+    secret = client.config.api_key if client is not None else None
     return secret.get_secret_value() if secret is not None else None
 
 
