@@ -86,19 +86,30 @@ def test_without_any_key_nothing_is_sent(
     assert _generated(service) == 0
 
 
-def test_the_app_key_serves_visitors_within_the_limit_and_then_sends_nothing(
-    service: LocalServer, launch_app: Callable[[gr.Blocks], Any], tmp_path: Path
-) -> None:
-    limits = OperatorLimits(per_caller=3, per_app=10)
+#: The limits of the app whose own key serves visitors: 3 images per visitor and hour.
+LIMITS = {"per_caller": 3, "per_app": 10}
+LIMIT_REACHED = r"limit of 3 images per hour for each caller"
+
+
+@pytest.fixture
+def lending_app(service: LocalServer, launch_app: Callable[[gr.Blocks], Any]) -> tuple[Any, OperatorLimits]:
+    """An app whose own key serves visitors without a key, within ``LIMITS``; and its limits."""
+    limits = OperatorLimits(**LIMITS)
     client = AsyncMiladyClient(api_key=OWNER_KEY, base_url=service.base_url)
-    app = launch_app(_app(client, pays="visitor_or_server", limits=limits))
+    return launch_app(_app(client, pays="visitor_or_server", limits=limits)), limits
+
+
+def test_the_app_key_serves_visitors_within_the_limit_and_then_sends_nothing(
+    service: LocalServer, lending_app: tuple[Any, OperatorLimits], tmp_path: Path
+) -> None:
+    app, limits = lending_app
     gradio = app.client(tmp_path)
 
     gradio.predict("a red fox", num_images=2, api_key="", api_name="/generate")
     assert (service.stats.images_billed, _spent(service, VISITOR_KEY)) == (2, 0)
     sent = _generated(service)
 
-    with pytest.raises(AppError, match=r"limit of 3 images per hour for each caller.*retry in \d+ min"):
+    with pytest.raises(AppError, match=LIMIT_REACHED + r".*retry in \d+ min"):
         gradio.predict("a red fox", num_images=2, api_key="", api_name="/generate")
     assert _generated(service) == sent
 
@@ -111,19 +122,16 @@ def test_the_app_key_serves_visitors_within_the_limit_and_then_sends_nothing(
 
 
 def test_images_billed_but_unreadable_still_count_against_the_limit(
-    service: LocalServer, launch_app: Callable[[gr.Blocks], Any], tmp_path: Path
+    service: LocalServer, lending_app: tuple[Any, OperatorLimits], tmp_path: Path
 ) -> None:
-    limits = OperatorLimits(per_caller=3, per_app=10)
-    client = AsyncMiladyClient(api_key=OWNER_KEY, base_url=service.base_url)
-    app = launch_app(_app(client, pays="visitor_or_server", limits=limits))
-    gradio = app.client(tmp_path)
+    gradio = lending_app[0].client(tmp_path)
     service.faults.update(image_url="404")  # generated and billed, then not readable
 
     with pytest.raises(AppError):
         gradio.predict("a red fox", num_images=2, api_key="", api_name="/generate")
     assert service.stats.images_billed == 2
     sent = _generated(service)
-    with pytest.raises(AppError, match=r"limit of 3 images per hour for each caller"):
+    with pytest.raises(AppError, match=LIMIT_REACHED):
         gradio.predict("a red fox", num_images=2, api_key="", api_name="/generate")
     assert _generated(service) == sent
 
