@@ -21,7 +21,7 @@ from milady_integrations import AsyncMiladyClient
 from milady_integrations._config import RECOVER_FOR
 from milady_integrations.access import OperatorLimits, Payer
 from milady_integrations.local import LocalServer
-from milady_integrations.offline import Endpoint, service_or_local
+from milady_integrations.offline import DRAWN_LOCALLY, Endpoint, service_or_local
 
 from .block import milady_image_block
 
@@ -30,10 +30,7 @@ __all__ = ["BANNER_ELEM_ID", "close_demo", "create_demo", "demo_endpoint", "laun
 BANNER_ELEM_ID = "milady-local-banner"
 TITLE = "Milady image generation"
 #: Said when visitors without a key of their own are served by the local server.
-VISITOR_BANNER = (
-    "Without a Milady Cloud key of your own, images are drawn locally by the built-in "
-    "Milady-compatible server, not by a model. Enter your key to use Milady Cloud."
-)
+VISITOR_BANNER = f"Without a Milady Cloud key of your own, {DRAWN_LOCALLY}. Enter your key to use Milady Cloud."
 # The page's own font at its regular weight: Gradio ships its semi-bold face as a small
 # subset, so semi-bold text falls back to another font glyph by glyph.
 _BANNER_HTML = (

@@ -38,6 +38,7 @@ from milady_integrations.catalogue import (
     StylePreset,
 )
 from milady_integrations.images import fit_image
+from milady_integrations.offline import DRAWN_LOCALLY
 from milady_integrations.progress import Tick, wait_with_progress
 from milady_integrations.request import FIELDS
 from milady_integrations.wording import model_choices_text
@@ -49,10 +50,10 @@ DEFAULT_MAX_IMAGE_CHARS = 700_000
 SPENDS = ToolAnnotations(
     title="Generate images", read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
 )
-DRAWN_LOCALLY = "Offline mode: images are drawn locally by the built-in server, not by a model."
+OFFLINE_MODE = f"Offline mode: {DRAWN_LOCALLY}."
 OFFLINE_NOTE = (
-    "Drawn locally by the built-in offline server, not by a model. Its URLs are temporary: they stop "
-    "working when this MCP server stops, so the images themselves are included below."
+    f"{OFFLINE_MODE} Their URLs are temporary: they stop working when this MCP server stops, so the "
+    "images themselves are included below."
 )
 NOT_RESENT = (
     "Do not send this request again: it may have run and been billed. Check the account's gallery for its images first."
@@ -106,7 +107,7 @@ def build_server(settings: Settings) -> MCPServer:
     """An MCPServer with the Milady tools, configured by ``settings``."""
 
     def described(text: str) -> str:
-        return f"{text} {DRAWN_LOCALLY}" if settings.offline else text
+        return f"{text} {OFFLINE_MODE}" if settings.offline else text
 
     def key_call(ctx: Context, images: int = 0) -> Any:
         remote = settings.remote

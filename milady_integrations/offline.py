@@ -20,10 +20,9 @@ TEMPORARY_URLS_NOTE = (
     "they no longer work; the images themselves are in the files"
 )
 
-LOCAL_BANNER = (
-    f"No {API_KEY_ENV} set: images are drawn locally by the built-in Milady-compatible "
-    f"server, not by a model. Set {API_KEY_ENV} to use Milady Cloud."
-)
+#: What every face says of the local server's pictures, so that no one takes them for a model's.
+DRAWN_LOCALLY = "images are drawn locally by the built-in Milady-compatible server, not by a model"
+LOCAL_BANNER = f"No {API_KEY_ENV} set: {DRAWN_LOCALLY}. Set {API_KEY_ENV} to use Milady Cloud."
 
 
 @dataclass(frozen=True)
