@@ -57,6 +57,7 @@ _HANDED_OUT: dict[str, None] = {}
 _HANDED_OUT_MAX = 50_000
 #: How long the service's model status and prices are trusted before asking again.
 CACHE_SECONDS = 300.0
+_MISS = object()  # nothing remembered (None is a remembered answer: "the service gives no price")
 
 
 def split_count(total: object, per_request: int = NUM_IMAGES_MAX) -> list[int]:
@@ -210,8 +211,9 @@ class _ClientBase(Generic[HttpT]):
         return [t.with_num_images(n) for t in templates for n in chunks]
 
     def _cached(self, key: str) -> Any:
+        """The remembered value, or ``_MISS`` (a remembered None, "the service has no price", is an answer)."""
         entry = self._pool_owner._cache.get(key)
-        return entry[1] if entry is not None and time.monotonic() - entry[0] < CACHE_SECONDS else None
+        return entry[1] if entry is not None and time.monotonic() - entry[0] < CACHE_SECONDS else _MISS
 
     def _remember(self, key: str, value: CachedT) -> CachedT:
         self._pool_owner._cache[key] = (time.monotonic(), value)
@@ -322,11 +324,11 @@ class MiladyClient(_ClientBase[httpx.Client]):
     def model_status(self, *models: str) -> dict[str, ModelStatus]:
         """Whether the service can use each model now (asked at most every few minutes; no key needed)."""
         known = {m: self._cached(f"status:{m}") for m in models}
-        missing = [m for m, status in known.items() if status is None]
+        missing = [m for m, status in known.items() if status is _MISS]
         if missing:
             fresh = run_sync(model_status_flow(self._config, missing), self._http)
             known.update({m: self._remember(f"status:{m}", s) for m, s in fresh.items()})
-        return {m: s for m, s in known.items() if s is not None}
+        return {m: s for m, s in known.items() if isinstance(s, ModelStatus)}
 
     def model_note(self, model: str) -> str | None:
         """A warning to show before spending when the service reports ``model`` unavailable; None otherwise."""
@@ -337,13 +339,17 @@ class MiladyClient(_ClientBase[httpx.Client]):
 
     def price_range(self) -> PriceRange | None:
         """The service's min and max price of one image (no key needed)."""
-        cached: PriceRange | None = self._cached("prices")
-        return cached or self._remember("prices", run_sync(price_range_flow(self._config), self._http))
+        cached = self._cached("prices")
+        if cached is not _MISS:
+            return cached  # type: ignore[no-any-return]
+        return self._remember("prices", run_sync(price_range_flow(self._config), self._http))
 
     def estimated_price(self, model: str) -> float | None:
         """An estimate of one image's price with ``model``: its catalogue price x 1.2, when the catalogue says."""
-        cached: float | None = self._cached(f"price:{model}")
-        return cached or self._remember(f"price:{model}", run_sync(model_price_flow(self._config, model), self._http))
+        cached = self._cached(f"price:{model}")
+        if cached is not _MISS:
+            return cached  # type: ignore[no-any-return]
+        return self._remember(f"price:{model}", run_sync(model_price_flow(self._config, model), self._http))
 
     def generate_images(
         self,
@@ -480,11 +486,11 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
 
     async def model_status(self, *models: str) -> dict[str, ModelStatus]:
         known = {m: self._cached(f"status:{m}") for m in models}
-        missing = [m for m, status in known.items() if status is None]
+        missing = [m for m, status in known.items() if status is _MISS]
         if missing:
             fresh = await run_async(model_status_flow(self._config, missing), self._transport())
             known.update({m: self._remember(f"status:{m}", s) for m, s in fresh.items()})
-        return {m: s for m, s in known.items() if s is not None}
+        return {m: s for m, s in known.items() if isinstance(s, ModelStatus)}
 
     async def model_note(self, model: str) -> str | None:
         try:
@@ -493,13 +499,17 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
             return None
 
     async def price_range(self) -> PriceRange | None:
-        cached: PriceRange | None = self._cached("prices")
-        return cached or self._remember("prices", await run_async(price_range_flow(self._config), self._transport()))
+        cached = self._cached("prices")
+        if cached is not _MISS:
+            return cached  # type: ignore[no-any-return]
+        return self._remember("prices", await run_async(price_range_flow(self._config), self._transport()))
 
     async def estimated_price(self, model: str) -> float | None:
-        cached: float | None = self._cached(f"price:{model}")
+        cached = self._cached(f"price:{model}")
+        if cached is not _MISS:
+            return cached  # type: ignore[no-any-return]
         flow = model_price_flow(self._config, model)
-        return cached or self._remember(f"price:{model}", await run_async(flow, self._transport()))
+        return self._remember(f"price:{model}", await run_async(flow, self._transport()))
 
     async def generate_images(
         self,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from milady_integrations import MiladyTimeoutError
-from milady_integrations.local import LocalServer, ServerConfig
+from milady_integrations.local import DEFAULT_PRICES, LocalServer, ServerConfig
 
 
 @pytest.fixture
@@ -100,6 +100,15 @@ async def test_prices_come_from_the_service(twin: Any) -> None:
     assert prices is not None and 0 < prices.min <= prices.max
     estimate = await twin.estimated_price("google/gemini-3-pro-image")
     assert estimate is not None and prices.min <= estimate <= prices.max
+
+
+async def test_a_free_model_s_price_is_asked_for_once(kind_sync_async: str, make_twin: Any) -> None:
+    free = "google/gemini-2.5-flash-image"
+    with LocalServer(ServerConfig(prices={**DEFAULT_PRICES, free: 0.0})) as own:
+        twin = make_twin(kind_sync_async, api_key=own.api_key, base_url=own.base_url)
+        assert await twin.estimated_price(free) == 0.0
+        assert await twin.estimated_price(free) == 0.0  # an answer of 0 is remembered like any other
+        assert own.stats.requests.get("models", 0) == 1
 
 
 async def test_generate_images_takes_num_images_and_count_still_works(twin: Any, server: LocalServer) -> None:
