@@ -176,14 +176,14 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending
 
 async def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``milady batch``: check every line first, then run them; exit nonzero if any failed."""
-    from .batch import ProgressBar, read_batch, run_batch
+    from .batch import MANIFEST_NAME, ProgressBar, read_batch, run_batch
 
     folder = _check_output(args.output)
     lines = read_batch(args.prompts, allow_unlisted_model=args.allow_unlisted_model)
     api_key, base_url = _account(args)
     _prepare_output(folder)
     stop, main_task, loop = asyncio.Event(), asyncio.current_task(), asyncio.get_running_loop()
-    manifest = Path(args.output) / "manifest.jsonl"
+    manifest = Path(args.output) / MANIFEST_NAME
 
     def on_interrupt() -> None:
         # First Ctrl-C: start nothing new, let requests in flight finish and be saved.

@@ -225,6 +225,14 @@ def field_problems(
     return _judge(values, allow_unlisted_model, check_source, downscale_source)[1]
 
 
+def problems_and_source(
+    values: Mapping[str, object], *, allow_unlisted_model: bool = False, downscale_source: bool = True
+) -> tuple[list[FieldProblem], str | None]:
+    """``field_problems`` and the source image's data URL (None without a readable one), from one read of it."""
+    _merged, problems, source_url = _judge(values, allow_unlisted_model, True, downscale_source)
+    return problems, source_url
+
+
 # ---------------------------------------------------------------- the request
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidRequestError
-from ..request import FIELDS, GenerateImageRequest, check_request, field_problems
+from ..request import FIELDS, GenerateImageRequest, check_request, problems_and_source
 from ..wording import plural
 
 #: The keys a line may carry; ``source_image`` is a file path (relative to the JSONL's folder).
@@ -83,15 +83,15 @@ def _check_line(number: int, raw: str, base: Path, allow_unlisted: bool) -> tupl
         problems.append(bad("source_image", source, _A_PATH, "source_image must be a path"))
     # Every field at once, so one line reports all of its problems.
     checked = {**options, "source_image": source_path}
-    for found in field_problems(checked, allow_unlisted_model=allow_unlisted, downscale_source=False):
-        problems.append(bad(found.field, found.value, found.allowed, found.text(unlisted="add --allow-unlisted-model")))
+    found, source_url = problems_and_source(checked, allow_unlisted_model=allow_unlisted, downscale_source=False)
+    unlisted = "add --allow-unlisted-model"
+    problems += [bad(p.field, p.value, p.allowed, p.text(unlisted=unlisted)) for p in found]
     given = data.get("id")
     if (line_id := _safe_id(given if given is not None else f"line-{number:05d}")) is None:
         problems.append(bad("id", given, "a non-empty string or number", "id must be a string or number"))
     if problems or line_id is None:
         return None, problems
     # The content key: the options and the source's bytes (as the data URL the request would carry).
-    source_url = check_request("x", source_image=source_path).source_image if source_path else None
     content = {**options, "source_image": source_url and hashlib.sha256(source_url.encode()).hexdigest()}
     key = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     return BatchLine(number, line_id, key, options, source_path), []
