@@ -15,6 +15,7 @@ from typing import Any
 
 from milady_integrations import AsyncMiladyClient, InvalidRequestError, MiladyError
 from milady_integrations._config import RECOVER_FOR
+from milady_integrations.calls import read_what_came, unread_note
 from milady_integrations.catalogue import ASPECT_RATIOS, nearest_aspect_ratio
 from milady_integrations.config_file import resolve_endpoint
 from milady_integrations.progress import Tick, interruptible, wait_with_progress
@@ -185,25 +186,13 @@ async def generate(
         stage.answered = True
         progress.images = len(result.images)  # fewer than asked: the bar still ends full
         progress.text(f"reading {plural(len(result.images), 'image')}")
-
-        async def read(image: Any) -> bytes | MiladyError:
-            try:
-                data = await client.read_image(image)
-            except MiladyError as err:
-                return err  # paid for: the images that did arrive are kept
-            await progress.image_read(data)
-            return data
-
-        parts = await interruptible(asyncio.gather(*map(read, result.images)), interrupt)
-    datas = [part for part in parts if isinstance(part, bytes)]
-    unread: list[Any] = [part for part in parts if not isinstance(part, bytes)]
-    if not datas:
-        raise unread[0]
+        # Paid for: the images that did arrive are kept, the others named.
+        datas, unread = await interruptible(read_what_came(client, result, progress.image_read), interrupt)
     # Decoded on all cores straight into one batch, off the event loop; undecodable ones set aside.
     images, masks = await asyncio.to_thread(decode_and_stack, datas, failures=unread)
     text = outcome_line(result, time.monotonic() - started)
     if unread:
-        text += f"; {len(unread)} could not be read (their URLs are in urls): {unread[0]}"
+        text += f"; {unread_note(unread, where='urls')}"
         logger.warning("Milady: %s", text)
     progress.text(text)
     return images, result.text, "\n".join(result.urls), masks

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from milady_integrations import ImageDownloadError
+    from milady_integrations import ImageDownloadError, MiladyError
 
 __all__ = ["decode_and_stack", "source_data_urls", "torchvision_decodes"]
 
@@ -112,7 +112,7 @@ def _header_size(data: bytes) -> tuple[int, int] | None:
 def decode_and_stack(
     datas: Sequence[bytes],
     *,
-    failures: list[ImageDownloadError] | None = None,
+    failures: list[MiladyError] | None = None,
     decoder: Decoder | None = None,
 ) -> tuple[Any, Any]:
     """Decode image bytes into (IMAGE [B, H, W, 3] float32 0..1 RGB, MASK [B, H, W]).

@@ -5,7 +5,7 @@ images read back, and what an agent reads. Gradio, MCP and LangChain only transl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,7 +14,7 @@ from .catalogue import DEFAULT_MODEL, MODEL_INFO
 from .client import AsyncMiladyClient
 from .errors import MiladyError
 from .request import FIELDS, GenerateImageRequest
-from .results import ImageGenerationResult, PriceRange
+from .results import GeneratedImage, ImageGenerationResult, PriceRange
 from .wording import agent_summary, plural, source_kinds
 
 __all__ = [
@@ -71,14 +71,23 @@ async def agent_request(
 
 
 async def read_what_came(
-    client: AsyncMiladyClient, result: ImageGenerationResult
+    client: AsyncMiladyClient,
+    result: ImageGenerationResult,
+    on_read: Callable[[bytes], Awaitable[object]] | None = None,
 ) -> tuple[list[bytes], list[MiladyError]]:
     """The bytes of every image that can be read, in order, and why the others cannot.
 
     Those were billed all the same: their URLs stay in the result. Raises the first failure
-    when no image can be read.
+    when no image can be read. ``on_read`` hears each image as it arrives (a progress bar).
     """
-    parts = await asyncio.gather(*(client.read_image(i) for i in result.images), return_exceptions=True)
+
+    async def read(image: GeneratedImage) -> bytes:
+        data = await client.read_image(image)
+        if on_read is not None:
+            await on_read(data)
+        return data
+
+    parts = await asyncio.gather(*map(read, result.images), return_exceptions=True)
     for part in parts:
         if isinstance(part, BaseException) and not isinstance(part, MiladyError):
             raise part
@@ -88,10 +97,10 @@ async def read_what_came(
     return [part for part in parts if isinstance(part, bytes)], failures
 
 
-def unread_note(failures: list[MiladyError]) -> str:
-    """``1 image could not be read (its URL is in the result): ...``."""
+def unread_note(failures: Sequence[MiladyError], where: str = "the result") -> str:
+    """``1 image could not be read (its URL is in the result): ...``; ``where`` names where the URLs are."""
     whose = "its URL is" if len(failures) == 1 else "their URLs are"
-    return f"{plural(len(failures), 'image')} could not be read ({whose} in the result): {failures[0]}"
+    return f"{plural(len(failures), 'image')} could not be read ({whose} in {where}): {failures[0]}"
 
 
 def agent_reply(result: ImageGenerationResult, arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
