@@ -10,7 +10,7 @@ from langchain_core.tools import ArgsSchema, BaseTool
 from pydantic import Field
 
 from milady_integrations import AsyncMiladyClient, ImageGenerationResult, MiladyClient
-from milady_integrations.calls import agent_reply, agent_request
+from milady_integrations.calls import agent_reply, agent_request, agent_request_sync
 from milady_integrations.images import decode_data_url
 from milady_integrations.wording import GENERATE_TOOL_DESCRIPTION
 
@@ -71,9 +71,7 @@ class MiladyImageGenerationTool(MiladySettings, BaseTool):
 
     def _generate(self, client: MiladyClient, options: dict[str, Any]) -> ImageGenerationResult:
         # Never a file path from a model: only web URLs (downloaded, checked) and data URLs.
-        source = client.read_source(options.get("source_image"), allow_paths=False)
-        # A large source image is shrunk to the service's limit rather than refused.
-        return client.generate_image(**{**options, "source_image": source, "downscale_source": True})
+        return client.send(agent_request_sync(client, options, allow_paths=False))
 
     def _options(self, arguments: dict[str, Any]) -> dict[str, Any]:
         return {**arguments, "allow_unlisted_model": True} if self.allow_unlisted_models else arguments

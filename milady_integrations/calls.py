@@ -11,7 +11,7 @@ from typing import Any
 
 from .access import KeyChoice, KeyPolicy, fit_key_hint
 from .catalogue import DEFAULT_MODEL, MODEL_INFO
-from .client import AsyncMiladyClient
+from .client import AsyncMiladyClient, MiladyClient
 from .errors import MiladyError
 from .request import FIELDS, GenerateImageRequest
 from .results import GeneratedImage, ImageGenerationResult, PriceRange
@@ -20,6 +20,7 @@ from .wording import agent_summary, plural, source_kinds
 __all__ = [
     "agent_reply",
     "agent_request",
+    "agent_request_sync",
     "balance_reply",
     "keyed_call",
     "models_now",
@@ -65,9 +66,22 @@ async def agent_request(
     """The checked request for a caller's arguments: a web URL source is downloaded (capped, checked), a large
     source shrunk rather than refused. ``allow_paths=False`` refuses what would read this machine's files."""
     source = await client.read_source(arguments.get("source_image") or None, allow_paths=allow_paths)
-    options = {**arguments, "source_image": source, "downscale_source": True}
+    options = _agent_options(arguments, source)
     # Reading and shrinking an image takes a while: off the event loop.
     return await asyncio.to_thread(lambda: client.build_request(**options))
+
+
+def agent_request_sync(
+    client: MiladyClient, arguments: Mapping[str, Any], *, allow_paths: bool
+) -> GenerateImageRequest:
+    """``agent_request`` for a blocking client."""
+    source = client.read_source(arguments.get("source_image") or None, allow_paths=allow_paths)
+    return client.build_request(**_agent_options(arguments, source))
+
+
+def _agent_options(arguments: Mapping[str, Any], source: object) -> dict[str, Any]:
+    # An empty source_image is no source; a large one is shrunk to the service's limit rather than refused.
+    return {**arguments, "source_image": source, "downscale_source": True}
 
 
 async def read_what_came(

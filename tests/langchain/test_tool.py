@@ -142,6 +142,14 @@ async def test_a_source_image_data_url_is_sent(kind_sync_async: str, server: Loc
     assert server.requests[0]["enhancedPrompt"].startswith("Using the provided image as a reference")
 
 
+async def test_an_empty_source_image_means_none_sync_and_async(
+    kind_sync_async: str, server: LocalServer, make_tool: Any
+) -> None:
+    message = await call(make_tool(), kind_sync_async, {"prompt": "a plain fox", "source_image": ""})
+    assert message.status == "success"
+    assert server.requests[0]["imageToImage"] is False
+
+
 async def test_an_unreadable_source_url_names_source_image(
     kind_sync_async: str, server: LocalServer, make_tool: Any
 ) -> None:
