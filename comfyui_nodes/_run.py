@@ -18,7 +18,7 @@ from milady_integrations._config import RECOVER_FOR
 from milady_integrations.calls import read_what_came, unread_note
 from milady_integrations.catalogue import ASPECT_RATIOS, nearest_aspect_ratio
 from milady_integrations.config_file import resolve_endpoint
-from milady_integrations.progress import Tick, interruptible, wait_with_progress
+from milady_integrations.progress import WAIT_SHARE, Tick, interruptible, wait_with_progress
 from milady_integrations.request import field_problems, problems_error
 from milady_integrations.wording import CANCELLED_MAY_BILL, outcome_line, plural
 
@@ -28,7 +28,8 @@ from .nodes import MATCH_SOURCE, NodeSpec, config_paths
 
 logger = logging.getLogger("comfyui_nodes")
 #: The bar's scale: waiting fills the first WAIT_STEPS, reading the images the rest.
-BAR_STEPS, WAIT_STEPS = 100, 90
+BAR_STEPS = 100
+WAIT_STEPS = round(BAR_STEPS * WAIT_SHARE)
 #: Longest side of the picture shown on the bar (ComfyUI's default preview size).
 PREVIEW_SIZE = 512
 

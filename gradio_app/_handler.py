@@ -16,7 +16,7 @@ import gradio as gr
 from milady_integrations import AsyncMiladyClient, GenerateImageRequest, InvalidRequestError, MiladyError
 from milady_integrations.calls import read_what_came, unread_note
 from milady_integrations.images import suffix_for, write_image
-from milady_integrations.progress import wait_with_progress
+from milady_integrations.progress import WAIT_SHARE, wait_with_progress
 from milady_integrations.request import FIELDS, field_problems
 from milady_integrations.results import ImageGenerationResult
 from milady_integrations.wording import choice_label, plural
@@ -28,8 +28,6 @@ EXAMPLE_PROMPTS: tuple[str, ...] = (
     "A tiny robot watering a bonsai tree on a sunny windowsill",
     "A bowl of ramen seen from above, steam rising, warm light",
 )
-#: The bar's share for the wait; fetching the images fills the rest.
-_WAIT_SHARE = 0.9
 
 
 def choices(field: str) -> list[tuple[str, str]]:
@@ -131,10 +129,10 @@ async def generate(
         images=request.num_images,
         model=request.model,
         client=client,
-        show=lambda tick: progress(tick.fraction * _WAIT_SHARE, desc=tick.text),
+        show=lambda tick: progress(tick.fraction * WAIT_SHARE, desc=tick.text),
     )
     paid(result.returned)
-    progress(_WAIT_SHARE, desc=f"Fetching {plural(result.returned, 'image')}")
+    progress(WAIT_SHARE, desc=f"Fetching {plural(result.returned, 'image')}")
     datas, unread = await read_what_came(client, result)
     if unread:
         gr.Warning(unread_note(unread))

@@ -21,7 +21,7 @@ from .wording import waiting_line
 if TYPE_CHECKING:
     from .client import AsyncMiladyClient
 
-__all__ = ["RECENT", "Tick", "estimated_cost", "interruptible", "wait_fraction", "wait_with_progress"]
+__all__ = ["RECENT", "WAIT_SHARE", "Tick", "estimated_cost", "interruptible", "wait_fraction", "wait_with_progress"]
 
 logger = logging.getLogger("milady_integrations")
 T = TypeVar("T")
@@ -30,6 +30,8 @@ T = TypeVar("T")
 RECENT = RecentDurations()
 #: How often ``interrupt`` is asked while waiting (ComfyUI's Cancel answers within this).
 POLL_SECONDS = 0.1
+#: A whole bar's share for the wait; reading the images fills the rest.
+WAIT_SHARE = 0.9
 #: The longest the price look-up may take; the run never waits for it.
 PRICE_TIMEOUT = 5.0
 #: With no recent run of the model to go by, the bar is half way after this many seconds.
