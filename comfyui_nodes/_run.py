@@ -14,8 +14,7 @@ import time
 from typing import Any
 
 from milady_integrations import AsyncMiladyClient, InvalidRequestError, MiladyError
-from milady_integrations._config import RECOVER_FOR
-from milady_integrations.calls import read_what_came, unread_note
+from milady_integrations.calls import FACE_OPTIONS, read_what_came, unread_note
 from milady_integrations.catalogue import ASPECT_RATIOS, nearest_aspect_ratio
 from milady_integrations.config_file import resolve_endpoint
 from milady_integrations.progress import WAIT_SHARE, Tick, interruptible, wait_with_progress
@@ -135,9 +134,8 @@ class Stage:
 def _client(account: str | None) -> AsyncMiladyClient:
     """The key is the environment's or the config file's (an account name), never a widget's."""
     found = resolve_endpoint(config_paths(), account=account)
-    # A request that may have run is looked up in the gallery before failing (never paid twice).
-    settings: dict[str, Any] = {"recover_for": RECOVER_FOR, **found.options}
-    return AsyncMiladyClient(found.api_key, base_url=found.base_url, **settings)
+    options: dict[str, Any] = {**FACE_OPTIONS, **found.options}
+    return AsyncMiladyClient(found.api_key, base_url=found.base_url, **options)
 
 
 def _aspect_ratio(aspect_ratio: str, source_image: Any) -> str:

@@ -19,9 +19,8 @@ from gradio.events import Dependency
 from gradio.utils import append_unique_suffix
 
 from milady_integrations import AsyncMiladyClient, MiladyError
-from milady_integrations._config import RECOVER_FOR
 from milady_integrations.access import KeyChoice, OperatorLimits, Payer, caller_id, limits_line, payer_policy
-from milady_integrations.calls import keyed_call
+from milady_integrations.calls import FACE_OPTIONS, keyed_call
 from milady_integrations.request import FIELDS
 
 from . import _handler
@@ -112,7 +111,7 @@ def milady_image_block(
     """
     api_name = _unique_api_name(name)
     # Its own client looks in the gallery for what a failure that may have run made (never paid twice).
-    the_client = client if client is not None else AsyncMiladyClient(recover_for=RECOVER_FOR)
+    the_client = client if client is not None else AsyncMiladyClient(**FACE_OPTIONS)
     policy = payer_policy(
         pays, _key_of(fallback if fallback is not None else the_client), local=fallback is not None, limits=limits
     )

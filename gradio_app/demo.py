@@ -18,8 +18,8 @@ from typing import Any
 import gradio as gr
 
 from milady_integrations import AsyncMiladyClient
-from milady_integrations._config import RECOVER_FOR
 from milady_integrations.access import OperatorLimits, Payer
+from milady_integrations.calls import FACE_OPTIONS
 from milady_integrations.local import LocalServer
 from milady_integrations.offline import DRAWN_LOCALLY, Endpoint, service_or_local
 
@@ -59,14 +59,14 @@ def create_demo(
     endpoint: Endpoint | None = None
     fallback: AsyncMiladyClient | None = None
     if pays != "server":
-        client = client or AsyncMiladyClient(api_key=api_key, base_url=base_url, recover_for=RECOVER_FOR)
+        client = client or AsyncMiladyClient(api_key=api_key, base_url=base_url, **FACE_OPTIONS)
         if pays == "visitor" or not client.has_api_key:
             server = stack.enter_context(LocalServer())
             fallback = AsyncMiladyClient(api_key=server.api_key, base_url=server.base_url)
             endpoint = Endpoint(server.api_key, server.base_url, local=True)
     elif client is None:
         endpoint = stack.enter_context(service_or_local(api_key=api_key, base_url=base_url))
-        client = AsyncMiladyClient(api_key=endpoint.api_key, base_url=endpoint.base_url, recover_for=RECOVER_FOR)
+        client = AsyncMiladyClient(api_key=endpoint.api_key, base_url=endpoint.base_url, **FACE_OPTIONS)
     banner = (VISITOR_BANNER if fallback else endpoint.banner) if endpoint is not None else None
     try:
         with gr.Blocks(title=TITLE) as demo:

@@ -22,9 +22,8 @@ from milady_integrations import (
     MiladyClient,
     MiladyError,
 )
-from milady_integrations._config import RECOVER_FOR
 from milady_integrations.access import RUN_CONFIG_KEY, KeyPolicy
-from milady_integrations.calls import keyed_call
+from milady_integrations.calls import AGENT_OPTIONS, keyed_call
 
 T = TypeVar("T")
 #: A run's own key (``config["configurable"]["milady_api_key"]``): the core's key mechanism decides.
@@ -103,10 +102,7 @@ class MiladySettings(BaseModel):
 
     def _client_options(self) -> dict[str, Any]:
         return {
-            # An agent's call that may have run is found in the gallery, never re-sent blindly;
-            # an unavailable model is named in the result. client_kwargs may change both.
-            "recover_for": RECOVER_FOR,
-            "check_models": True,
+            **AGENT_OPTIONS,  # client_kwargs may change them
             **self.client_kwargs,
             "api_key": self.api_key.get_secret_value() if self.api_key is not None else None,
             "base_url": self.base_url,

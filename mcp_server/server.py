@@ -13,9 +13,10 @@ from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from milady_integrations import AsyncMiladyClient, MiladyError, __version__
-from milady_integrations._config import RECOVER_FOR
+from milady_integrations._config import RECOVER_FOR, ClientOptions
 from milady_integrations.access import KeyChoice, KeyPolicy, caller_id
 from milady_integrations.calls import (
+    AGENT_OPTIONS,
     agent_reply,
     agent_request,
     balance_reply,
@@ -82,7 +83,8 @@ class Settings:
         """One connection pool for the server's life; each call carries its own key (none: keyless routes)."""
         if self._client is None:
             # Recovery first, so a call that may have run answers with its images, not an error to resend.
-            self._client = AsyncMiladyClient(base_url=self.base_url, recover_for=self.recover_for, check_models=True)
+            options: ClientOptions = {**AGENT_OPTIONS, "recover_for": self.recover_for}
+            self._client = AsyncMiladyClient(base_url=self.base_url, **options)
         return self._client if choice is None else self._client.with_options(api_key=choice.api_key)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ._config import RECOVER_FOR, ClientOptions
 from .access import KeyChoice, KeyPolicy, fit_key_hint
 from .catalogue import DEFAULT_MODEL, MODEL_INFO
 from .client import AsyncMiladyClient, MiladyClient
@@ -18,6 +19,8 @@ from .results import GeneratedImage, ImageGenerationResult, PriceRange
 from .wording import agent_summary, plural, source_kinds
 
 __all__ = [
+    "AGENT_OPTIONS",
+    "FACE_OPTIONS",
     "agent_reply",
     "agent_request",
     "agent_request_sync",
@@ -28,6 +31,12 @@ __all__ = [
     "source_image_description",
     "unread_note",
 ]
+
+#: How every face makes its client: a call that may have run is looked up in the gallery before
+#: a failure is reported, so no one pays twice for it.
+FACE_OPTIONS: ClientOptions = {"recover_for": RECOVER_FOR}
+#: An agent's client also names an unavailable model in its result (an agent cannot see a warning).
+AGENT_OPTIONS: ClientOptions = {**FACE_OPTIONS, "check_models": True}
 
 
 def source_image_description(allow_paths: bool) -> str:
