@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from ..catalogue import DEFAULT_MODEL
 from . import _bodies, _uvicorn
 from ._bodies import GenerateCall, Refused, dumps, parse_json, validate_generate
 from ._faults import FaultError, Faults, ForcedStatus
@@ -221,7 +222,7 @@ def _forced(state: State, forced: ForcedStatus, raw: bytes, variant: bool,
         if call is None:
             with contextlib.suppress(ValueError, Refused):  # a forced 402 says what this body would cost
                 call = validate_generate(parse_json(raw))
-        required = cfg.billed(call.model, call.num_images) if call else cfg.billed("", 1)
+        required = cfg.billed(call.model, call.num_images) if call else cfg.billed(DEFAULT_MODEL)
         payload = _bodies.error_body(status, required=required, variant=variant, message=forced.message)
     kind = forced.body or ("html" if status in (502, 504) else "json")
     if kind == "html":
@@ -377,8 +378,7 @@ async def _local_credits(request: Request, state: State) -> Response:
 
 
 async def _local_requests(request: Request, state: State) -> Response:
-    with state.lock:
-        return _json(200, {"requests": list(reversed(state.log))})
+    return _json(200, {"requests": state.recent()})
 
 
 async def _local_reset(request: Request, state: State) -> Response:

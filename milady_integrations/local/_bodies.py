@@ -160,7 +160,6 @@ def validate_generate(body: object, *, variant: bool = False) -> GenerateCall:
         raise Refused(400, {"success": False, "error": f"Unsupported image model: {model}",
                             "code": "validation_error", "details": {"supportedModels": list(MODELS)}})
     preset, ratio = fields.get("stylePreset"), fields.get("aspectRatio", "1:1")
-    assert isinstance(prompt, str)
     return GenerateCall(
         prompt=prompt,
         num_images=int(num),

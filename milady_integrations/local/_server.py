@@ -92,8 +92,7 @@ class LocalServer:
     @property
     def requests(self) -> list[dict[str, object]]:
         """The last generate requests that passed the body checks, newest first (``GET /_local/requests``)."""
-        with self.app.local.lock:
-            return list(reversed(self.app.local.log))
+        return self.app.local.recent()
 
     def set_credits(self, key: str, amount: float) -> None:
         self.app.local.balance(key, amount)

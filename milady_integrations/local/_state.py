@@ -125,6 +125,11 @@ class State:
             self.windows: dict[str, deque[float]] = {}
             self.log: deque[dict[str, Any]] = deque(maxlen=self.config.request_log)
 
+    def recent(self) -> list[dict[str, Any]]:
+        """The logged generate requests, newest first."""
+        with self.lock:
+            return list(reversed(self.log))
+
     def key_of(self, headers: Mapping[str, str]) -> str | None:
         """The caller's key (X-API-Key, else Bearer) if this server accepts it."""
         auth, allowed = headers.get("authorization", ""), self.config.api_keys
@@ -140,10 +145,10 @@ class State:
     def reserve(self, key: str, amount: float) -> bool:
         """Take ``amount`` now (so concurrent requests cannot overspend); False when short."""
         with self.lock:
-            have = self.balances.setdefault(key, _dec(self.config.initial_credits))
-            if have >= _dec(amount):
-                self.balances[key] = have - _dec(amount)
-            return have >= _dec(amount)
+            have, need = self.balances.setdefault(key, _dec(self.config.initial_credits)), _dec(amount)
+            if have >= need:
+                self.balances[key] = have - need
+            return have >= need
 
     def settle(self, key: str, reserved: float, model: str, made: int, failed: int) -> None:
         """Give back what was reserved beyond ``made`` images and count what happened."""

@@ -88,7 +88,7 @@ def test_without_any_key_nothing_is_sent(
 
 #: The limits of the app whose own key serves visitors: 3 images per visitor and hour.
 LIMITS = {"per_caller": 3, "per_app": 10}
-LIMIT_REACHED = r"limit of 3 images per hour for each caller"
+LIMIT_REACHED = rf"limit of {LIMITS['per_caller']} images per hour for each caller"
 
 
 @pytest.fixture

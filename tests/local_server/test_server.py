@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from milady_integrations.local import LocalServer, ServerConfig, create_app, openapi_document
 
@@ -34,10 +35,12 @@ def test_stops_promptly_while_an_image_url_hangs(key: str) -> None:
         ).json()["images"][0]["url"]
         waiting = threading.Thread(target=lambda: httpx.get(url, timeout=30))
         waiting.start()
-        for _ in range(200):  # until the server holds the request (a busy machine may take a while)
+        for _ in range(1000):  # until the server holds the request (a busy machine may take a while)
             if server.stats.requests.get("image"):
                 break
             time.sleep(0.01)
+        else:
+            pytest.fail("the image request never reached the server")
     waiting.join(timeout=5)  # the hang lasts 60 s unless stopping ends it
     assert not waiting.is_alive()
 
