@@ -20,58 +20,40 @@ AsyncResolver = Callable[[str], Awaitable[Outcome]]
 
 
 def _send_sync(http: httpx.Client, action: Send) -> Outcome:
-    started = time.monotonic()
-    if action.max_bytes is None:
-        # API answers are small: one read, without the capped chunk loop (it costs per request).
-        try:
-            response = http.send(action.request, follow_redirects=False)
-        except httpx.TransportError as exc:
-            return exc
-        return Received(response.status_code, response.headers, response.content, time.monotonic() - started)
+    started, cap = time.monotonic(), action.max_bytes
     try:
-        response = http.send(action.request, stream=True, follow_redirects=False)
+        # API answers are small: read in one go; only downloads take the capped chunk loop (it costs per request).
+        response = http.send(action.request, stream=cap is not None, follow_redirects=False)
+        body: bytes | bytearray = response.content if cap is None else bytearray()
+        if cap is not None:
+            try:
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > cap:
+                        return BodyTooLarge(len(body))
+            finally:
+                response.close()
     except httpx.TransportError as exc:
         return exc
-    try:
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > action.max_bytes:
-                return BodyTooLarge(size)
-            chunks.append(chunk)
-    except httpx.TransportError as exc:
-        return exc
-    finally:
-        response.close()
-    return Received(response.status_code, response.headers, b"".join(chunks), time.monotonic() - started)
+    return Received(response.status_code, response.headers, bytes(body), time.monotonic() - started)
 
 
 async def _send_async(http: httpx.AsyncClient, action: Send) -> Outcome:
-    started = time.monotonic()
-    if action.max_bytes is None:
-        try:
-            response = await http.send(action.request, follow_redirects=False)
-        except httpx.TransportError as exc:
-            return exc
-        return Received(response.status_code, response.headers, response.content, time.monotonic() - started)
+    started, cap = time.monotonic(), action.max_bytes
     try:
-        response = await http.send(action.request, stream=True, follow_redirects=False)
+        response = await http.send(action.request, stream=cap is not None, follow_redirects=False)
+        body: bytes | bytearray = response.content if cap is None else bytearray()
+        if cap is not None:
+            try:
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > cap:
+                        return BodyTooLarge(len(body))
+            finally:
+                await response.aclose()
     except httpx.TransportError as exc:
         return exc
-    try:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > action.max_bytes:
-                return BodyTooLarge(size)
-            chunks.append(chunk)
-    except httpx.TransportError as exc:
-        return exc
-    finally:
-        await response.aclose()
-    return Received(response.status_code, response.headers, b"".join(chunks), time.monotonic() - started)
+    return Received(response.status_code, response.headers, bytes(body), time.monotonic() - started)
 
 
 def resolve_sync(host: str) -> Outcome:

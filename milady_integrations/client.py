@@ -33,7 +33,7 @@ from ._account import (
 )
 from ._config import ClientConfig, ClientOptions
 from ._drivers import run_async, run_sync
-from ._flow import balance_flow, download_flow, generate_flow
+from ._flow import Flow, balance_flow, download_flow, generate_flow
 from .catalogue import NUM_IMAGES_MAX
 from .errors import ImageDownloadError, InvalidRequestError, MiladyError
 from .images import decode_data_url, sniff_mime, write_image
@@ -47,6 +47,7 @@ logger = logging.getLogger("milady_integrations")
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 CachedT = TypeVar("CachedT")
+T = TypeVar("T")
 
 _LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=16)
 #: Image URLs any client of this process already handed out: recovery never returns them as another
@@ -111,17 +112,6 @@ def _web_source(value: object, allow_paths: bool) -> str | None:
             allowed=_SOURCE_ALLOWED,
         )
     return None
-
-
-def _source_download_error(url: str, err: MiladyError) -> InvalidRequestError:
-    # The download error's own hint speaks of generated images; this one is the caller's input.
-    return InvalidRequestError(
-        f"source_image could not be read from {url}: {err.message.rstrip('.')}",
-        field="source_image",
-        value=url,
-        allowed=_SOURCE_ALLOWED,
-        hint="Pass an image URL that answers with an image, or leave source_image out.",
-    )
 
 
 class _ClientBase(Generic[HttpT]):
@@ -224,17 +214,6 @@ class _ClientBase(Generic[HttpT]):
         # Without a key the request fails before sending: nothing may reach the service first.
         return self._config.check_models and self._config.api_key is not None
 
-    @staticmethod
-    def _recovered(found: ImageGenerationResult, error: MiladyError) -> ImageGenerationResult:
-        logger.warning("%s", recovered_note(error, found.returned))
-        found.notes.append(recovered_note(error, found.returned))
-        return found
-
-    @staticmethod
-    def _noted(result: ImageGenerationResult, notes: list[str | None]) -> ImageGenerationResult:
-        result.notes[:0] = [note for note in notes if note]
-        return result
-
     def _returned(self, result: ImageGenerationResult) -> ImageGenerationResult:
         _HANDED_OUT.update(dict.fromkeys(result.urls))
         if len(_HANDED_OUT) > _HANDED_OUT_MAX:
@@ -242,30 +221,101 @@ class _ClientBase(Generic[HttpT]):
                 del _HANDED_OUT[url]
         return result
 
-    def _recovery(self, error: BaseException, polls: int | None) -> Any:
-        """The recovery flow for ``error``, or None when it left nothing that may have run."""
+    # ---------------------------------------------------------------- every method's decisions, as flows
+    # Each public method of both clients runs one of these: only how it is run (``_run``) differs.
+
+    def _send_flow(self, request: GenerateImageRequest) -> Flow[ImageGenerationResult]:
+        notes: list[str | None] = [*request.notes]
+        if self._asks_models:
+            notes.append((yield from self._note_flow(request.model)))
+        sent_at = now()
+        try:
+            result = yield from generate_flow(self._config, request)
+        except MiladyError as error:
+            error.pending = Pending(request, sent_at)
+            found = yield from self._recover_for_flow(error)
+            if found is None:
+                raise
+            logger.warning("%s", recovered_note(error, found.returned))
+            found.notes.append(recovered_note(error, found.returned))
+            result = found
+        result = self._returned(result)
+        result.notes[:0] = [note for note in notes if note]
+        return result
+
+    def _recover_flow(self, error: BaseException, polls: int | None) -> Flow[ImageGenerationResult | None]:
         pending = getattr(error, "pending", None)
         if not isinstance(pending, Pending) or not getattr(error, "may_have_run", False):
-            return None
+            return None  # nothing was left that may have run
         policy = RecoveryPolicy() if polls is None else RecoveryPolicy(polls=polls)
-        return recover_flow(self._config, pending, _HANDED_OUT, policy)
+        result = yield from recover_flow(self._config, pending, _HANDED_OUT, policy)
+        return None if result is None else self._returned(result)
 
-    def _status_note(self, model: str, statuses: dict[str, ModelStatus]) -> str | None:
-        status = statuses.get(model)
+    def _recover_for_flow(self, error: MiladyError) -> Flow[ImageGenerationResult | None]:
+        """With the ``recover_for`` option, what ``error``'s request made, looked up in the gallery."""
+        seconds = self._config.recover_for
+        if seconds <= 0:
+            return None
+        try:
+            return (yield from self._recover_flow(error, RecoveryPolicy.lasting(seconds).polls))
+        except MiladyError as failed:
+            # A look-up that failed finds nothing: the request's own error, which says it may have run
+            # (so it is not sent again), is the one raised, never the look-up's (a 429 there would
+            # read as "safe to send again").
+            logger.warning("could not look for the request in the gallery: %s", failed)
+            return None
+
+    def _remembered(self, key: str, flow: Flow[CachedT]) -> Flow[CachedT]:
+        """``flow``'s answer, asked again only after CACHE_SECONDS."""
+        value = self._cached(key)
+        if value is _MISS:
+            value = self._remember(key, (yield from flow))
+        return value  # type: ignore[no-any-return]
+
+    def _status_flow(self, models: Sequence[str]) -> Flow[dict[str, ModelStatus]]:
+        known = {m: self._cached(f"status:{m}") for m in models}
+        missing = [m for m, status in known.items() if status is _MISS]
+        if missing:
+            fresh = yield from model_status_flow(self._config, missing)
+            known.update({m: self._remember(f"status:{m}", s) for m, s in fresh.items()})
+        return {m: s for m, s in known.items() if isinstance(s, ModelStatus)}
+
+    def _note_flow(self, model: str) -> Flow[str | None]:
+        try:
+            status = (yield from self._status_flow([model])).get(model)
+        except MiladyError:
+            return None  # the status is advice; not knowing it must not stop a generation
         if status is None or status.available:
             return None
         why = f": {status.reason}" if status.reason else ""
         return f"The service reports model {model} as unavailable{why}; a request with it will probably fail."
 
-    def _read_local(self, image: GeneratedImage) -> bytes | None:
-        return _decoded_data_url(image.data_url) if image.data_url else None
+    def _price_range_flow(self) -> Flow[PriceRange | None]:
+        return self._remembered("prices", price_range_flow(self._config))
 
+    def _price_flow(self, model: str) -> Flow[float | None]:
+        return self._remembered(f"price:{model}", model_price_flow(self._config, model))
 
-def _lookup_failed(failed: MiladyError) -> None:
-    """A gallery look-up that failed finds nothing: the request's own error, which says it may
-    have run (so it is not sent again), is the one raised, never the look-up's (a 429 there
-    would read as "safe to send again")."""
-    logger.warning("could not look for the request in the gallery: %s", failed)
+    def _read_flow(self, image: GeneratedImage) -> Flow[bytes]:
+        if image.data_url:
+            return _decoded_data_url(image.data_url)
+        return (yield from download_flow(self._config, image.source))
+
+    def _source_flow(self, value: object, allow_paths: bool) -> Flow[object]:
+        url = _web_source(value, allow_paths)
+        if url is None:
+            return value
+        try:
+            return (yield from download_flow(self._config, url))
+        except MiladyError as err:
+            # The download error's own hint speaks of generated images; this one is the caller's input.
+            raise InvalidRequestError(
+                f"source_image could not be read from {url}: {err.message.rstrip('.')}",
+                field="source_image",
+                value=url,
+                allowed=_SOURCE_ALLOWED,
+                hint="Pass an image URL that answers with an image, or leave source_image out.",
+            ) from err
 
 
 class MiladyClient(_ClientBase[httpx.Client]):
@@ -273,6 +323,9 @@ class MiladyClient(_ClientBase[httpx.Client]):
 
     def _new_http(self) -> httpx.Client:
         return httpx.Client(limits=_LIMITS, timeout=self._config.timeout)
+
+    def _run(self, flow: Flow[T]) -> T:
+        return run_sync(flow, self._http)
 
     def generate_image(self, prompt: str, **options: Unpack[GenerateOptions]) -> ImageGenerationResult:
         """Generate 1-4 images in one request.
@@ -285,27 +338,9 @@ class MiladyClient(_ClientBase[httpx.Client]):
     def send(self, request: GenerateImageRequest) -> ImageGenerationResult:
         """Send an already checked request. A failure that may have run carries what ``recover`` needs.
 
-        With the ``recover`` option such a failure is first looked up in the gallery.
+        With the ``recover_for`` option such a failure is first looked up in the gallery.
         """
-        notes = [*request.notes, *([self.model_note(request.model)] if self._asks_models else [])]
-        sent_at = now()
-        try:
-            result = run_sync(generate_flow(self._config, request), self._http)
-        except MiladyError as error:
-            error.pending = Pending(request, sent_at)
-            found = self._recover_for(error)
-            if found is None:
-                raise
-            result = self._recovered(found, error)
-        return self._noted(self._returned(result), notes)
-
-    def _recover_for(self, error: BaseException) -> ImageGenerationResult | None:
-        seconds = self._config.recover_for
-        try:
-            return self.recover(error, polls=RecoveryPolicy.lasting(seconds).polls) if seconds > 0 else None
-        except MiladyError as failed:
-            _lookup_failed(failed)
-            return None
+        return self._run(self._send_flow(request))
 
     def recover(self, error: BaseException, *, polls: int | None = None) -> ImageGenerationResult | None:
         """What a request that may have run made, found in the gallery (already billed), or None.
@@ -313,43 +348,27 @@ class MiladyClient(_ClientBase[httpx.Client]):
         Looks for images with the same prompt and model, created since the request was sent,
         not already returned by this client; polls a few times while the service finishes.
         """
-        flow = self._recovery(error, polls)
-        result = None if flow is None else run_sync(flow, self._http)
-        return None if result is None else self._returned(result)
+        return self._run(self._recover_flow(error, polls))
 
     def gallery(self, *, limit: int = 20, offset: int = 0) -> GalleryPage:
         """Past generations, newest first (``limit`` 1..1000)."""
-        return run_sync(gallery_flow(self._config, limit=limit, offset=offset), self._http)
+        return self._run(gallery_flow(self._config, limit=limit, offset=offset))
 
     def model_status(self, *models: str) -> dict[str, ModelStatus]:
         """Whether the service can use each model now (asked at most every few minutes; no key needed)."""
-        known = {m: self._cached(f"status:{m}") for m in models}
-        missing = [m for m, status in known.items() if status is _MISS]
-        if missing:
-            fresh = run_sync(model_status_flow(self._config, missing), self._http)
-            known.update({m: self._remember(f"status:{m}", s) for m, s in fresh.items()})
-        return {m: s for m, s in known.items() if isinstance(s, ModelStatus)}
+        return self._run(self._status_flow(models))
 
     def model_note(self, model: str) -> str | None:
         """A warning to show before spending when the service reports ``model`` unavailable; None otherwise."""
-        try:
-            return self._status_note(model, self.model_status(model))
-        except MiladyError:
-            return None  # the status is advice; not knowing it must not stop a generation
+        return self._run(self._note_flow(model))
 
     def price_range(self) -> PriceRange | None:
         """The service's min and max price of one image (no key needed)."""
-        cached = self._cached("prices")
-        if cached is not _MISS:
-            return cached  # type: ignore[no-any-return]
-        return self._remember("prices", run_sync(price_range_flow(self._config), self._http))
+        return self._run(self._price_range_flow())
 
     def estimated_price(self, model: str) -> float | None:
         """An estimate of one image's price with ``model``: its catalogue price x 1.2, when the catalogue says."""
-        cached = self._cached(f"price:{model}")
-        if cached is not _MISS:
-            return cached  # type: ignore[no-any-return]
-        return self._remember(f"price:{model}", run_sync(model_price_flow(self._config, model), self._http))
+        return self._run(self._price_flow(model))
 
     def generate_images(
         self,
@@ -377,8 +396,7 @@ class MiladyClient(_ClientBase[httpx.Client]):
 
     def read_image(self, image: GeneratedImage) -> bytes:
         """The image's bytes: decoded from its data URL, or downloaded (capped, address-checked)."""
-        local = self._read_local(image)
-        return local if local is not None else self.read_url(image.source)
+        return self._run(self._read_flow(image))
 
     def save_image(self, image: GeneratedImage, path: str | os.PathLike[str]) -> Path:
         """Write the image; a path without a suffix gets one from the real image type."""
@@ -391,26 +409,18 @@ class MiladyClient(_ClientBase[httpx.Client]):
 
     def read_url(self, url: str) -> bytes:
         """Download an image URL with this client's size cap, timeout and address checks."""
-        return run_sync(download_flow(self._config, url), self._http)
+        return self._run(download_flow(self._config, url))
 
     def read_source(self, value: object, *, allow_paths: bool = True) -> object:
         """A caller's source image, ready for ``source_image=``: a web URL is downloaded (capped, checked).
 
         ``allow_paths=False`` refuses anything that would read a file on this machine.
         """
-        url = _web_source(value, allow_paths)
-        if url is None:
-            return value
-        try:
-            return self.read_url(url)
-        except InvalidRequestError:
-            raise
-        except MiladyError as err:
-            raise _source_download_error(url, err) from err
+        return self._run(self._source_flow(value, allow_paths))
 
     def credits_balance(self) -> float:
         """The account's credit balance."""
-        return run_sync(balance_flow(self._config), self._http)
+        return self._run(balance_flow(self._config))
 
     def close(self) -> None:
         if self._owns_http:
@@ -447,6 +457,9 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
                 owner._loop = weakref.ref(loop)
         return owner._http
 
+    async def _run(self, flow: Flow[T]) -> T:
+        return await run_async(flow, self._transport())
+
     async def generate_image(self, prompt: str, **options: Unpack[GenerateOptions]) -> ImageGenerationResult:
         """Generate 1-4 images in one request (see MiladyClient.generate_image)."""
         build = functools.partial(self.build_request, prompt, **options)
@@ -455,61 +468,26 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
         return await self.send(request)
 
     async def send(self, request: GenerateImageRequest) -> ImageGenerationResult:
-        notes = [*request.notes, *([await self.model_note(request.model)] if self._asks_models else [])]
-        sent_at = now()
-        try:
-            result = await run_async(generate_flow(self._config, request), self._transport())
-        except MiladyError as error:
-            error.pending = Pending(request, sent_at)
-            found = await self._recover_for(error)
-            if found is None:
-                raise
-            result = self._recovered(found, error)
-        return self._noted(self._returned(result), notes)
-
-    async def _recover_for(self, error: BaseException) -> ImageGenerationResult | None:
-        seconds = self._config.recover_for
-        try:
-            return await self.recover(error, polls=RecoveryPolicy.lasting(seconds).polls) if seconds > 0 else None
-        except MiladyError as failed:
-            _lookup_failed(failed)
-            return None
+        return await self._run(self._send_flow(request))
 
     async def recover(self, error: BaseException, *, polls: int | None = None) -> ImageGenerationResult | None:
         """What a request that may have run made, found in the gallery (see MiladyClient.recover)."""
-        flow = self._recovery(error, polls)
-        result = None if flow is None else await run_async(flow, self._transport())
-        return None if result is None else self._returned(result)
+        return await self._run(self._recover_flow(error, polls))
 
     async def gallery(self, *, limit: int = 20, offset: int = 0) -> GalleryPage:
-        return await run_async(gallery_flow(self._config, limit=limit, offset=offset), self._transport())
+        return await self._run(gallery_flow(self._config, limit=limit, offset=offset))
 
     async def model_status(self, *models: str) -> dict[str, ModelStatus]:
-        known = {m: self._cached(f"status:{m}") for m in models}
-        missing = [m for m, status in known.items() if status is _MISS]
-        if missing:
-            fresh = await run_async(model_status_flow(self._config, missing), self._transport())
-            known.update({m: self._remember(f"status:{m}", s) for m, s in fresh.items()})
-        return {m: s for m, s in known.items() if isinstance(s, ModelStatus)}
+        return await self._run(self._status_flow(models))
 
     async def model_note(self, model: str) -> str | None:
-        try:
-            return self._status_note(model, await self.model_status(model))
-        except MiladyError:
-            return None
+        return await self._run(self._note_flow(model))
 
     async def price_range(self) -> PriceRange | None:
-        cached = self._cached("prices")
-        if cached is not _MISS:
-            return cached  # type: ignore[no-any-return]
-        return self._remember("prices", await run_async(price_range_flow(self._config), self._transport()))
+        return await self._run(self._price_range_flow())
 
     async def estimated_price(self, model: str) -> float | None:
-        cached = self._cached(f"price:{model}")
-        if cached is not _MISS:
-            return cached  # type: ignore[no-any-return]
-        flow = model_price_flow(self._config, model)
-        return self._remember(f"price:{model}", await run_async(flow, self._transport()))
+        return await self._run(self._price_flow(model))
 
     async def generate_images(
         self,
@@ -541,8 +519,7 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
         return merge_results(parts, sum(r.num_images for r in requests))
 
     async def read_image(self, image: GeneratedImage) -> bytes:
-        local = self._read_local(image)
-        return local if local is not None else await self.read_url(image.source)
+        return await self._run(self._read_flow(image))
 
     async def save_image(self, image: GeneratedImage, path: str | os.PathLike[str]) -> Path:
         data = await self.read_image(image)
@@ -558,22 +535,13 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
         return list(await asyncio.gather(*(one(i) for i in result.images)))
 
     async def read_url(self, url: str) -> bytes:
-        """Download an image URL with this client's size cap, timeout and address checks."""
-        return await run_async(download_flow(self._config, url), self._transport())
+        return await self._run(download_flow(self._config, url))
 
     async def read_source(self, value: object, *, allow_paths: bool = True) -> object:
-        url = _web_source(value, allow_paths)
-        if url is None:
-            return value
-        try:
-            return await self.read_url(url)
-        except InvalidRequestError:
-            raise
-        except MiladyError as err:
-            raise _source_download_error(url, err) from err
+        return await self._run(self._source_flow(value, allow_paths))
 
     async def credits_balance(self) -> float:
-        return await run_async(balance_flow(self._config), self._transport())
+        return await self._run(balance_flow(self._config))
 
     async def aclose(self) -> None:
         if self._owns_http:
