@@ -133,10 +133,7 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending
     # Everything that could fail after spending is checked before anything starts.
     folder = _check_output(args.output)
     options = {name: getattr(args, name) for name in FIELDS if name != "prompt"}
-    request = check_request(  # problems are worded in the flags typed
-        args.prompt, **options, allow_unlisted_model=args.allow_unlisted_model, names=FLAGS, assign=" ",
-        unlisted=f"add {UNLISTED_FLAG}",
-    )
+    request = check_request(args.prompt, **options, allow_unlisted_model=args.allow_unlisted_model)
     _prepare_output(folder)
     for note in request.notes:
         print(f"warning: {note}", file=err, flush=True)
@@ -413,11 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _described(error: MiladyError) -> str:
-    """One line, or one line per bad argument, in the words the user typed."""
+    """One line, or one line per bad argument, in the words the user typed (its flags)."""
     problems = [p for p in getattr(error, "problems", []) if isinstance(p, FieldProblem)]
-    if len(problems) < 2:
-        return str(error)
     lines = [p.text(FLAGS.get(p.field), assign=" ", unlisted=f"add {UNLISTED_FLAG}") for p in problems]
+    if len(lines) < 2:
+        return lines[0] if lines else str(error)
     return f"{len(lines)} problems, nothing was sent:\n  " + "\n  ".join(lines)
 
 

@@ -61,7 +61,7 @@ CACHE_SECONDS = 300.0
 _MISS = object()  # nothing remembered (None is a remembered answer: "the service gives no price")
 
 
-def split_count(total: object, per_request: int = NUM_IMAGES_MAX) -> list[int]:
+def split_count(total: object) -> list[int]:
     """16 -> [4, 4, 4, 4]; 6 -> [4, 2]."""
     if isinstance(total, bool) or not isinstance(total, int) or total < 1:
         raise InvalidRequestError(
@@ -70,8 +70,8 @@ def split_count(total: object, per_request: int = NUM_IMAGES_MAX) -> list[int]:
             value=total,
             allowed="1 or more",
         )
-    full, rest = divmod(total, per_request)
-    return [per_request] * full + ([rest] if rest else [])
+    full, rest = divmod(total, NUM_IMAGES_MAX)
+    return [NUM_IMAGES_MAX] * full + ([rest] if rest else [])
 
 
 def _total(num_images: int | None, count: int | None) -> object:

@@ -132,11 +132,9 @@ class FieldProblem:
         return f"{subject} {self.reason.format(unlisted=unlisted)}"
 
 
-def problems_error(
-    problems: list[FieldProblem], names: Mapping[str, str] | None = None, **wording: str
-) -> InvalidRequestError:
-    """One error carrying every problem; its message words each with ``names`` (field -> what the user typed)."""
-    message = "; ".join(p.text((names or {}).get(p.field), **wording) for p in problems)
+def problems_error(problems: list[FieldProblem]) -> InvalidRequestError:
+    """One error carrying every problem (``.problems``), worded with the fields' own names; a face words them anew."""
+    message = "; ".join(p.text() for p in problems)
     first = problems[0]
     return InvalidRequestError(message, field=first.field, value=first.value, allowed=first.allowed, problems=problems)
 
@@ -279,24 +277,19 @@ def check_request(
     *,
     allow_unlisted_model: bool = False,
     downscale_source: bool = False,
-    names: Mapping[str, str] | None = None,
-    assign: str = "=",
-    unlisted: str = "pass allow_unlisted_model=True",
     **fields: object,
 ) -> GenerateImageRequest:
     """Validate every field; raise one InvalidRequestError listing ALL problems (nothing is sent).
 
     ``source_image`` may be a data URL, raw bytes, a file path or a PIL image; one over
     the service's limit is refused, or shrunk when ``downscale_source`` is true.
-    ``names``, ``assign`` and ``unlisted`` word the message for a face
-    (``{"style_preset": "--style"}``, ``" "``, ``"add --allow-unlisted-model"``).
     """
     unknown = set(fields) - set(FIELDS)
     if unknown:
         raise TypeError(f"unknown request field(s): {', '.join(sorted(unknown))}")
     values, problems, source_url = _judge({**fields, "prompt": prompt}, allow_unlisted_model, True, downscale_source)
     if problems:
-        raise problems_error(problems, names, assign=assign, unlisted=unlisted)
+        raise problems_error(problems)
     model, retired = values["model"], RETIRED_MODELS.get(values["model"])
     note = f"model {model!r} is no longer served: the service generates with {retired!r} instead and bills for it"
     return GenerateImageRequest(**{**values, "source_image": source_url}, notes=(note,) if retired else ())
