@@ -11,7 +11,7 @@ import io
 import ipaddress
 import os
 import re
-import tempfile
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -165,23 +165,16 @@ def write_image(path: str | os.PathLike[str], data: bytes) -> Path:
     if not target.suffix:
         target = target.with_suffix(suffix_for(data))
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        # "x": never another writer's file; a plain open() gives the permissions the umask allows.
+        with open(tmp, "xb") as handle:
             handle.write(data)
-        # mkstemp makes the file private; give it the permissions a plain open() would.
-        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return target
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
