@@ -78,11 +78,7 @@ class Received:
 
 
 class BodyTooLarge(Exception):
-    """The driver stopped reading a body at its cap."""
-
-    def __init__(self, received: int) -> None:
-        super().__init__(f"body larger than {received} bytes")
-        self.received = received
+    """The driver stopped reading a body at its cap (the argument: the bytes read by then)."""
 
 
 Outcome = Received | Addresses | Exception
