@@ -6,12 +6,11 @@ locally (never by a model), and faults injected on purpose.
         server.faults.force_status(503, count=2)
         server.stats.images_billed, server.requests
 
-The service's routes (generate-image, credits/balance, gallery, models/status, pricing/summary,
-models, models/<id>, the images, ``/openapi.json``) and local controls without auth: ``GET
-/_local/stats``, ``GET|POST /_local/faults``, ``POST /_local/credits`` (``{"key", "amount"}``),
-``GET /_local/requests`` (the prompt the server built, per request) and ``POST /_local/reset``.
+Local controls, without auth: ``GET /_local/stats``, ``GET|POST /_local/faults``, ``POST
+/_local/credits`` (``{"key", "amount"}``), ``GET /_local/requests`` (the prompt the server built,
+per request) and ``POST /_local/reset``.
 
-A fault (the fields of ``Faults`` and ``ForcedStatus`` in ``_faults.py``, each naming its header
+A fault (a field of ``Faults`` or ``ForcedStatus`` in ``_faults.py``, each naming its header
 ``X-Milady-Fault-<Header>``) is set from Python (``server.faults.update(latency=2)``), as JSON
 (``POST /_local/faults`` ``{"latency": 2, "force_status": {"status": 500, "ran": true}, "reset": true}``)
 or per request by header (``X-Milady-Fault-Latency: 2``; ``none`` switches one off). With ``ran``

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from http import HTTPStatus
+from http.client import responses
 from typing import Any
 
 from ..catalogue import (
@@ -173,16 +173,9 @@ def validate_generate(body: object, *, variant: bool = False) -> GenerateCall:
 
 def proxy_page(status: int) -> bytes:
     """What nginx in front of the service answers when the origin fails or is slow."""
-    title = f"{status} {_phrase(status)}"
+    title = f"{status} {responses.get(status, 'Error')}"
     return (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
             "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n").encode()
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
 
 
 def rate_limited(limit: int, window: float, retry_after: int | None) -> dict[str, Any]:
@@ -202,4 +195,4 @@ def error_body(status: int, *, required: float, variant: bool, message: str | No
         return {"success": False, "error": message or "Image generation is temporarily unavailable. Please try "
                 "again shortly.", "code": "service_unavailable"}
     usual = {400: PROMPT_REQUIRED, 401: AUTH_REQUIRED, 500: NO_IMAGES, 503: NOT_CONFIGURED}
-    return {"error": message or usual.get(status) or _phrase(status)}
+    return {"error": message or usual.get(status) or responses.get(status, "Error")}

@@ -58,12 +58,10 @@ class ServerConfig:
     webp_quality: int = 80
     request_log: int = 100  #: generate requests kept for ``GET /_local/requests``
 
-    def price(self, model: str) -> Decimal:
-        """One image's catalogue price (unknown models cost what the default does)."""
+    def price(self, model: str) -> Decimal:  # unknown models cost what the default does
         return _dec(self.prices.get(model, self.prices[DEFAULT_MODEL]))
 
-    def billed(self, model: str, images: int = 1) -> float:
-        """What ``images`` images cost, as the service computes it (a 402's ``required``)."""
+    def billed(self, model: str, images: int = 1) -> float:  # as the service computes it (a 402's ``required``)
         return float(round(self.price(model) * MARKUP * images, 6))
 
     @property
@@ -73,7 +71,7 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class ServerStats:
-    """A snapshot of the counters; ``server.stats`` returns a fresh one each time."""
+    """A snapshot of the counters: take one before and one after to compare."""
 
     #: Requests per endpoint: generate, balance, image, gallery, models, pricing, openapi, local, other.
     requests: dict[str, int] = field(default_factory=dict)
@@ -119,14 +117,13 @@ class State:
         """Faults, counters, rate-limit windows and the request log (balances, images, gallery stay)."""
         self.config.faults.clear()
         with self.lock:
-            self.counts: Counter[str] = Counter()  # generate_validated and the images_* counters
+            self.counts: Counter[str] = Counter()  # ServerStats' generate_validated and images_* fields
             self.requests: Counter[str] = Counter()  # per endpoint
             self.credits_billed = Decimal(0)
             self.windows: dict[str, deque[float]] = {}
             self.log: deque[dict[str, Any]] = deque(maxlen=self.config.request_log)
 
-    def recent(self) -> list[dict[str, Any]]:
-        """The logged generate requests, newest first."""
+    def recent(self) -> list[dict[str, Any]]:  # newest first
         with self.lock:
             return list(reversed(self.log))
 
@@ -207,7 +204,6 @@ class State:
 
     def stats(self) -> ServerStats:
         with self.lock:
-            counts = {name: self.counts[name] for name in ("generate_validated", "images_generated", "images_failed",
-                                                           "images_billed")}
-            return ServerStats(dict(self.requests), **counts, credits_billed=float(self.credits_billed),
-                               credits={key: float(value) for key, value in self.balances.items()})
+            credits = {key: float(value) for key, value in self.balances.items()}
+            return ServerStats(dict(self.requests), **self.counts, credits_billed=float(self.credits_billed),
+                               credits=credits)
