@@ -1,4 +1,4 @@
-"""One run of a node, for both node APIs: generate (the core fans out per source image), or load from the gallery.
+"""One run of a node, for both node APIs: a generation (the core fans out per source image) or a gallery load.
 
 Waiting asks ComfyUI's interrupt flag, so Cancel stops a request within a fraction of a
 second: the HTTP requests are cancelled, not left running. ComfyUI's hooks are imported
@@ -10,20 +10,20 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import time
 from typing import Any
 
-from milady_integrations import AsyncMiladyClient, InvalidRequestError, MiladyError
-from milady_integrations.calls import FACE_OPTIONS, read_what_came, unread_note
+from milady_integrations import InvalidRequestError, MiladyError
+from milady_integrations.calls import account_client
 from milady_integrations.catalogue import ASPECT_RATIOS, nearest_aspect_ratio
-from milady_integrations.config_file import resolve_endpoint
-from milady_integrations.progress import WAIT_SHARE, Tick, interruptible, wait_with_progress
+from milady_integrations.progress import WAIT_SHARE, Tick, interruptible
 from milady_integrations.request import field_problems, problems_error
-from milady_integrations.wording import CANCELLED_MAY_BILL, outcome_line, plural
+from milady_integrations.results import ImageGenerationResult
+from milady_integrations.watched import WatchedRun
+from milady_integrations.wording import plural
 
 from ._tensors import decode_and_stack, source_data_urls
 from .errors import to_comfy_error
-from .nodes import MATCH_SOURCE, NodeSpec, config_paths
+from .nodes import GALLERY, MATCH_SOURCE, NodeSpec, config_paths
 
 logger = logging.getLogger("comfyui_nodes")
 #: The bar's scale: waiting fills the first WAIT_STEPS, reading the images the rest.
@@ -56,26 +56,15 @@ def _thumbnail(data: bytes) -> Any:
     return ("JPEG", small, PREVIEW_SIZE)
 
 
-def say(node_id: str | None, message: str) -> None:
-    """``message`` on the line under the node (skipped outside ComfyUI, and by one without progress text)."""
-    try:
-        from server import PromptServer
-    except ImportError:
-        return
-    send = getattr(getattr(PromptServer, "instance", None), "send_progress_text", None)
-    if node_id is not None and send is not None:
-        send(f"Milady: {message}", node_id)
-
-
 class Progress:
-    """One run's bar (climbing while waiting, then per image read) and line of text.
+    """The node's bar (climbing while waiting, then per image read) and the line of text under it.
 
     ``previews``: each image read also shows on the bar. Not for a node that shows its images
     itself: ComfyUI's page draws a node's last bar picture in preference to its outputs.
     """
 
-    def __init__(self, node_id: str | None, images: int, *, previews: bool = True) -> None:
-        self.node_id, self.images, self.read, self.bar, self.previews = node_id, images, 0, None, previews
+    def __init__(self, node_id: str | None, *, previews: bool) -> None:
+        self.node_id, self.previews, self.images, self.read, self.bar = node_id, previews, 1, 0, None
         try:
             from comfy.utils import ProgressBar
         except ImportError:
@@ -90,6 +79,10 @@ class Progress:
             self.bar.update_absolute(int(WAIT_STEPS * tick.fraction), BAR_STEPS)
         self.text(tick.text)
 
+    def answered(self, result: ImageGenerationResult) -> None:
+        self.images = len(result.images)  # fewer than asked: the bar still ends full
+        self.text(f"reading {plural(self.images, 'image')}")
+
     async def image_read(self, data: bytes) -> None:
         preview = await asyncio.to_thread(_thumbnail, data) if self.previews else None
         self.read += 1
@@ -98,7 +91,14 @@ class Progress:
             self.bar.update_absolute(value, BAR_STEPS, preview)
 
     def text(self, message: str) -> None:
-        say(self.node_id, message)
+        """``message`` under the node (skipped outside ComfyUI, and by one without progress text)."""
+        try:
+            from server import PromptServer
+        except ImportError:
+            return
+        send = getattr(getattr(PromptServer, "instance", None), "send_progress_text", None)
+        if self.node_id is not None and send is not None:
+            send(f"Milady: {message}", self.node_id)
 
 
 async def run(node: NodeSpec, node_id: str | None, inputs: dict[str, Any], *, previews: bool = True) -> tuple[Any, ...]:
@@ -106,36 +106,18 @@ async def run(node: NodeSpec, node_id: str | None, inputs: dict[str, Any], *, pr
 
     After a failure or Cancel the line under the node says so: it must not go on saying "Generating".
     """
-    started, stage = time.monotonic(), Stage()
+    progress, watch = Progress(node_id, previews=previews), WatchedRun(gallery=GALLERY.display_name)
     try:
-        if node.function == "generate":
-            return await generate(node_id, previews=previews, stage=stage, **inputs)
-        return await load(node_id, **inputs)
+        if node is GALLERY:
+            return await load(progress, **inputs)
+        return await generate(watch, progress, **inputs)
     except MiladyError as err:
-        say(node_id, f"failed after {time.monotonic() - started:.0f} s: {err}")
+        progress.text(watch.failed_line(err))
         raise to_comfy_error(err) from err
     except BaseException as exc:
         cancelled = type(exc).__name__ == "InterruptProcessingException" or isinstance(exc, asyncio.CancelledError)
-        say(node_id, f"{'cancelled' if cancelled else 'stopped'} after {time.monotonic() - started:.0f} s{stage}")
+        progress.text(watch.stopped_line(cancelled))
         raise
-
-
-class Stage:
-    """How far a generation got, for the line after Cancel: what may have been billed, and where it is."""
-
-    sent = answered = False
-
-    def __str__(self) -> str:
-        if self.answered:
-            return "; the images were billed and are in your gallery (Milady Gallery loads them)"
-        return f"; {CANCELLED_MAY_BILL} (Milady Gallery loads it)" if self.sent else ""
-
-
-def _client(account: str | None) -> AsyncMiladyClient:
-    """The key is the environment's or the config file's (an account name), never a widget's."""
-    found = resolve_endpoint(config_paths(), account=account)
-    options: dict[str, Any] = {**FACE_OPTIONS, **found.options}
-    return AsyncMiladyClient(found.api_key, base_url=found.base_url, **options)
 
 
 def _aspect_ratio(aspect_ratio: str, source_image: Any) -> str:
@@ -155,16 +137,13 @@ def _aspect_ratio(aspect_ratio: str, source_image: Any) -> str:
 
 
 async def generate(
-    node_id: str | None,
+    watch: WatchedRun,
+    progress: Progress,
     seed: int = 0,
     source_image: Any = None,
     account: str | None = None,
-    *,
-    previews: bool = True,
-    stage: Stage | None = None,
     **options: Any,
 ) -> tuple[Any, ...]:
-    stage = stage or Stage()
     del seed  # only makes ComfyUI run the node again: the service has no seed
     options["aspect_ratio"] = _aspect_ratio(options["aspect_ratio"], source_image)
     # Every input is checked before anything else: a wired input may hold anything.
@@ -173,34 +152,30 @@ async def generate(
         raise problems_error(problems)
     # Encoding takes tens of ms per image: in a thread, so ComfyUI's event loop (other nodes, Cancel) stays free.
     sources = None if source_image is None else await asyncio.to_thread(source_data_urls, source_image)
-    total = options["num_images"] * (len(sources) if sources else 1)
-    progress, started = Progress(node_id, total, previews=previews), time.monotonic()
-    async with _client(account) as client:
-        work = client.generate_images(**options, source_images=sources, downscale_source=True)
-        interrupt()  # a Cancel already pressed stops here, before anything is sent
-        stage.sent = True  # from here the request may reach the service
-        result = await wait_with_progress(
-            work, images=total, model=options["model"], show=progress.waiting, client=client, interrupt=interrupt
+    progress.images = options["num_images"] * (len(sources) if sources else 1)
+    async with account_client(config_paths(), account) as client:
+        result, datas, unread = await watch.generate(
+            client,
+            lambda: client.generate_images(**options, source_images=sources, downscale_source=True),
+            images=progress.images,
+            model=options["model"],
+            show=progress.waiting,
+            interrupt=interrupt,
+            on_answer=progress.answered,
+            on_read=progress.image_read,
         )
-        stage.answered = True
-        progress.images = len(result.images)  # fewer than asked: the bar still ends full
-        progress.text(f"reading {plural(len(result.images), 'image')}")
-        # Paid for: the images that did arrive are kept, the others named.
-        datas, unread = await interruptible(read_what_came(client, result, progress.image_read), interrupt)
     # Decoded on all cores straight into one batch, off the event loop; undecodable ones set aside.
     images, masks = await asyncio.to_thread(decode_and_stack, datas, failures=unread)
-    text = outcome_line(result, time.monotonic() - started)
+    text = watch.done_line(result, unread, where="urls")
     if unread:
-        text += f"; {unread_note(unread, where='urls')}"
         logger.warning("Milady: %s", text)
     progress.text(text)
     return images, result.text, "\n".join(result.urls), masks
 
 
-async def load(node_id: str | None, index: int, account: str | None = None) -> tuple[Any, ...]:
+async def load(progress: Progress, index: int, account: str | None = None) -> tuple[Any, ...]:
     """Generation ``index`` of the gallery (0 = newest): no generation, no charge."""
-    progress = Progress(node_id, 1)
-    async with _client(account) as client:
+    async with account_client(config_paths(), account) as client:
         page = await interruptible(client.gallery(limit=1, offset=index), interrupt)
         if not page.items:
             raise InvalidRequestError(

@@ -1,8 +1,8 @@
 """The two nodes, declared once (``NodeSpec``), and their classic rendering; ``_v3`` renders the same as V3.
 
-Inputs take the classic ``INPUT_TYPES`` form, built from the core's field declarations
-(no choice or limit typed here) each time ComfyUI asks: account names may change, and the
-core loads then, not at start-up. ComfyUI saves widget values by position: new inputs go last.
+Inputs are built from the core's field declarations (no choice or limit typed here) each time
+ComfyUI asks: account names may change, and the core loads then, not at start-up. ComfyUI saves
+widget values by position: new inputs go last.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ class NodeSpec:
     node_id: str
     display_name: str
     description: str
-    function: str  # the classic method's name, and which run of ``_run``
-    inputs: Callable[[], dict[str, dict[str, Any]]]  # {"required": ..., "optional": ...}
+    function: str  # the classic node's method (tests and scripts call ``node.generate(...)``)
+    inputs: Callable[[], dict[str, dict[str, Any]]]  # the classic INPUT_TYPES: {"required": ..., "optional": ...}
     outputs: tuple[tuple[str, str, str], ...]  # kind, name, tooltip
     output_node: bool  # V3: shows its images on the node, so it runs with nothing wired after it
     search_aliases: tuple[str, ...]
@@ -56,15 +56,10 @@ def _int(default: int, low: int, high: int | None, tooltip: str, **more: Any) ->
 
 
 def _account() -> tuple[list[str], dict[str, Any]]:
-    """The names of milady_config.json's accounts, never a key."""
-    from milady_integrations import MiladyError
-    from milady_integrations.config_file import DEFAULT_ACCOUNT, account_names
+    from milady_integrations.calls import account_choices
+    from milady_integrations.config_file import DEFAULT_ACCOUNT
 
-    try:
-        names = account_names(config_paths())
-    except MiladyError:
-        names = (DEFAULT_ACCOUNT,)  # ComfyUI still lists the node; the run names the broken file
-    return list(names), {"default": DEFAULT_ACCOUNT, "tooltip": _ACCOUNT.format(DEFAULT_ACCOUNT)}
+    return account_choices(config_paths()), {"default": DEFAULT_ACCOUNT, "tooltip": _ACCOUNT.format(DEFAULT_ACCOUNT)}
 
 
 def _generate_inputs() -> dict[str, dict[str, Any]]:
@@ -151,14 +146,15 @@ def _classic(spec: NodeSpec) -> type:
 
         return await run(spec, unique_id, inputs)
 
+    kinds, names, tooltips = zip(*spec.outputs, strict=True)
     attributes: dict[str, Any] = {
         "__doc__": spec.description,
-        "INPUT_TYPES": classmethod(lambda cls: {**spec.inputs(), "hidden": {"unique_id": "UNIQUE_ID"}}),
-        "RETURN_TYPES": tuple(kind for kind, _, _ in spec.outputs),
-        "RETURN_NAMES": tuple(name for _, name, _ in spec.outputs),
-        "OUTPUT_TOOLTIPS": tuple(tooltip for _, _, tooltip in spec.outputs),
         "DESCRIPTION": spec.description,
         "CATEGORY": spec.category,
+        "INPUT_TYPES": classmethod(lambda cls: {**spec.inputs(), "hidden": {"unique_id": "UNIQUE_ID"}}),
+        "RETURN_TYPES": kinds,
+        "RETURN_NAMES": names,
+        "OUTPUT_TOOLTIPS": tooltips,
         "FUNCTION": spec.function,
         spec.function: run,
     }

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from ._config import RECOVER_FOR, ClientOptions
 from .access import KeyChoice, KeyPolicy, fit_key_hint
 from .catalogue import DEFAULT_MODEL, MODEL_INFO
 from .client import AsyncMiladyClient, MiladyClient
+from .config_file import DEFAULT_ACCOUNT, account_names, resolve_endpoint
 from .errors import MiladyError
 from .request import FIELDS, GenerateImageRequest
 from .results import GeneratedImage, ImageGenerationResult, PriceRange
@@ -21,6 +23,8 @@ from .wording import agent_summary, plural, source_kinds
 __all__ = [
     "AGENT_OPTIONS",
     "FACE_OPTIONS",
+    "account_choices",
+    "account_client",
     "agent_reply",
     "agent_request",
     "agent_request_sync",
@@ -159,3 +163,19 @@ async def models_now(client: AsyncMiladyClient) -> tuple[list[dict[str, Any]], P
         for model, info in MODEL_INFO.items()
     ]
     return models, prices
+
+
+def account_choices(config_paths: Sequence[Path]) -> list[str]:
+    """The account names a person may pick from (never a key): the default alone when the config file is
+    broken, so the face still shows its inputs; the run then names the broken file."""
+    try:
+        return list(account_names(config_paths))
+    except MiladyError:
+        return [DEFAULT_ACCOUNT]
+
+
+def account_client(config_paths: Sequence[Path], account: str | None) -> AsyncMiladyClient:
+    """The client for a named account: the key is the environment's or the config file's, never typed in a face."""
+    found = resolve_endpoint(config_paths, account=account)
+    options: ClientOptions = {**FACE_OPTIONS, **found.options}
+    return AsyncMiladyClient(found.api_key, base_url=found.base_url, **options)
