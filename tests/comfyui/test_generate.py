@@ -212,7 +212,8 @@ async def test_cancel_before_sending_raises_the_interrupt(
 async def test_a_model_that_ran_before_says_how_long_is_left(
     run: Any, node_class: type, inputs: Any, milady_env: LocalServer, comfy: Any
 ) -> None:
-    milady_env.faults.update(latency=2.2)
+    # Long enough that a stalled, busy machine still shows two whole seconds counting down.
+    milady_env.faults.update(latency=3.2)
     first = await _waiting_lines(run, node_class, inputs(), comfy)
     assert first and not [t for t in first if "left)" in t]  # no estimate before the model's first run
     comfy.bar_updates.clear()

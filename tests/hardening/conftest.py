@@ -29,6 +29,9 @@ TESTS = Path(__file__).resolve().parents[1]
 
 #: Retries the faces' clients make in these tests (one keeps the 5xx cases quick).
 FACE_RETRIES = 1
+#: The faces' read timeouts here: short, so slow faults end in seconds, yet long enough that a busy
+#: machine still draws three pictures within it.
+FACE_TIMEOUT = 2.0
 
 
 def _load_comfyui_conftest() -> types.ModuleType:
@@ -175,8 +178,8 @@ def node(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LocalServer, c
         json.dumps(
             {
                 "max_retries": FACE_RETRIES,
-                "timeout": 1.0,
-                "download_timeout": 1.0,
+                "timeout": FACE_TIMEOUT,
+                "download_timeout": FACE_TIMEOUT,
                 "max_download_bytes": 5_000_000,
                 "recover_for": 1.0,
             }
@@ -203,9 +206,9 @@ async def tool(server: LocalServer) -> AsyncIterator[Any]:
     made = MiladyImageGenerationTool(
         api_key=server.api_key,
         base_url=server.base_url,
-        timeout=1.0,
+        timeout=FACE_TIMEOUT,
         max_retries=FACE_RETRIES,
-        client_kwargs={"download_timeout": 1.0, "max_download_bytes": 5_000_000, "recover_for": 1.0},
+        client_kwargs={"download_timeout": FACE_TIMEOUT, "max_download_bytes": 5_000_000, "recover_for": 1.0},
     )
     yield made
     await made.aclose()
@@ -248,14 +251,14 @@ class BlockHandler:
 
 
 def face_client(server: LocalServer) -> AsyncMiladyClient:
-    """A client set up as every face is here: FACE_RETRIES retries, 1 s timeouts, a 5 MB download cap, and
+    """A client set up as every face is here: FACE_RETRIES retries, FACE_TIMEOUT timeouts, a 5 MB download cap, and
     1 s of looking in the gallery (as the faces' own clients do)."""
     return AsyncMiladyClient(
         api_key=server.api_key,
         base_url=server.base_url,
         max_retries=FACE_RETRIES,
-        timeout=httpx.Timeout(1.0, connect=2.0),
-        download_timeout=httpx.Timeout(1.0, connect=2.0),
+        timeout=httpx.Timeout(FACE_TIMEOUT, connect=2.0),
+        download_timeout=httpx.Timeout(FACE_TIMEOUT, connect=2.0),
         max_download_bytes=5_000_000,
         recover_for=1.0,
     )

@@ -27,7 +27,7 @@ from milady_integrations import AsyncMiladyClient, MiladyError
 from milady_integrations.local import LocalServer
 
 from .conftest import FACE_RETRIES as RETRIES
-from .conftest import BlockHandler, Ledger, eventually, face_client, run_node, tool_call
+from .conftest import FACE_TIMEOUT, BlockHandler, Ledger, eventually, face_client, run_node, tool_call
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def normalise(text: str) -> str:
 
 # name: (fault settings, force_status(status, count, body, retry_after), num_images)
 FAULTS: dict[str, tuple[dict[str, Any], tuple[int, int, str | None, int | None] | None, int]] = {
-    "latency past the timeout": ({"latency": 1.3}, None, 1),
+    "latency past the timeout": ({"latency": FACE_TIMEOUT + 0.3}, None, 1),
     # Retry-After: 0 still takes the "honour the header" path, without the wait (timed in the client tests).
     "429 with Retry-After": ({}, (429, 1, None, 0), 1),
     "429 without Retry-After": ({}, (429, 1, None, None), 1),
@@ -111,7 +111,7 @@ async def reference_client(server: LocalServer) -> Any:
 
 @pytest.fixture
 def faces(node: Any, tool: Any, block: BlockHandler) -> dict[str, Any]:
-    """Each face set up as in conftest.py: RETRIES retries, 1 s timeouts, a 5 MB download cap."""
+    """Each face set up as in conftest.py: RETRIES retries, FACE_TIMEOUT timeouts, a 5 MB download cap."""
     return {"node": node, "tool": tool, "block": block}
 
 
