@@ -1,17 +1,8 @@
-"""Milady image generation for Gradio: a block for any app, and a standalone demo.
-
-import gradio as gr
-from gradio_app import milady_image_block
-
-with gr.Blocks() as demo:
-    block = milady_image_block()      # key from MILADY_API_KEY, kept on the server
-demo.launch()
-"""
+"""Milady image generation for Gradio: ``milady_image_block()`` for any app, and a standalone demo (see the README)."""
 
 from __future__ import annotations
 
-from ._handler import to_gradio_error
-from .block import MiladyImageBlock, milady_image_block
+from .block import MiladyImageBlock, milady_image_block, to_gradio_error
 from .demo import close_demo, create_demo, demo_endpoint, launch_demo
 
 __all__ = [

@@ -8,7 +8,6 @@ duplicate it) and returns them so the host can wire its own events.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,14 +18,13 @@ from gradio.events import Dependency
 from gradio.utils import append_unique_suffix
 
 from milady_integrations import AsyncMiladyClient, MiladyError
-from milady_integrations.access import KeyChoice, OperatorLimits, Payer, caller_id, limits_line, payer_policy
-from milady_integrations.calls import FACE_OPTIONS, keyed_call
+from milady_integrations.access import OperatorLimits, Payer, caller_id, limits_line, payer_policy
+from milady_integrations.calls import FACE_OPTIONS, client_for, keyed_call, unread_note
+from milady_integrations.forms import form_errors, form_request, generate_for_page
 from milady_integrations.request import FIELDS
+from milady_integrations.wording import EXAMPLE_PROMPTS, choice_label, error_title
 
-from . import _handler
-from ._handler import EXAMPLE_PROMPTS, choices, to_gradio_error
-
-__all__ = ["MiladyImageBlock", "milady_image_block"]
+__all__ = ["MiladyImageBlock", "milady_image_block", "to_gradio_error"]
 
 #: Events of every block share this queue group: they spend the same account's rate limit.
 CONCURRENCY_ID = "milady-generate"
@@ -36,6 +34,18 @@ API_DESCRIPTION = (
     "Generate 1-4 images with Milady Cloud; returns the images and the service's text. "
     "api_key is a secret: your own Milady Cloud key, used for this one request and never stored or shown."
 )
+
+
+def to_gradio_error(err: BaseException) -> gr.Error:
+    """A ``gr.Error`` whose body is ``str(err)``, the line the core wrote for people.
+
+    Gradio 6 heads every toast with "Error" and shows the message below it, so the whole text goes
+    in ``message``; ``title`` names the kind of failure, so the face adds no words of its own.
+    """
+    if isinstance(err, gr.Error):
+        return err
+    message = str(err) if isinstance(err, MiladyError) else (str(err) or type(err).__name__)
+    return gr.Error(message=message, title=error_title(err), duration=None, print_exception=False)
 
 
 @dataclass(frozen=True)
@@ -78,17 +88,11 @@ def _unique_api_name(name: str) -> str:
     return str(append_unique_suffix(name, taken))
 
 
-def _key_of(client: AsyncMiladyClient | None) -> str | None:
-    secret = client.config.api_key if client is not None else None
-    return secret.get_secret_value() if secret is not None else None
-
-
 def _visitor(request: gr.Request | None, profile: gr.OAuthProfile | None) -> str:
-    # The Hugging Face login when the Space has OAuth; else the address. On a Space every
-    # connection comes through its proxy, which names the visitor in X-Forwarded-For.
+    # The Hugging Face login when the Space has OAuth; else the address.
     address = request.client.host if request is not None and request.client else None
-    forwarded = request.headers.get("x-forwarded-for") if request is not None and os.environ.get("SPACE_ID") else None
-    return caller_id(profile.username if profile else None, (forwarded or "").split(",")[0].strip() or address)
+    forwarded = request.headers.get("x-forwarded-for") if request is not None else None
+    return caller_id(profile.username if profile else None, address, forwarded)
 
 
 def milady_image_block(
@@ -112,16 +116,15 @@ def milady_image_block(
     api_name = _unique_api_name(name)
     # Its own client looks in the gallery for what a failure that may have run made (never paid twice).
     the_client = client if client is not None else AsyncMiladyClient(**FACE_OPTIONS)
-    policy = payer_policy(
-        pays, _key_of(fallback if fallback is not None else the_client), local=fallback is not None, limits=limits
-    )
+    policy = payer_policy(pays, (fallback or the_client).config.api_key, local=fallback is not None, limits=limits)
 
     def elem_id(part: str) -> str:
         return f"milady-{api_name}-{part}"
 
     def dropdown(field: str, **more: Any) -> gr.Dropdown:
         spec = FIELDS[field]
-        return gr.Dropdown(choices(field), value=spec.default, label=spec.label, elem_id=elem_id(field), **more)
+        labelled = [(choice_label(field, value), value) for value in spec.choices or ()]  # "16:9 · Wide landscape"
+        return gr.Dropdown(labelled, value=spec.default, label=spec.label, elem_id=elem_id(field), **more)
 
     with gr.Row(equal_height=False, elem_id=elem_id("block")):
         with gr.Column(scale=2, min_width=320):
@@ -185,15 +188,10 @@ def milady_image_block(
 
     def validate(*values: Any) -> list[dict[str, Any]]:
         # Runs before the queue: bad input never waits in line or reaches the service.
-        errors = _handler.field_errors(dict(zip(FIELDS, values, strict=False)), uploads=uploads)
+        errors = form_errors(dict(zip(FIELDS, values, strict=False)), uploads=uploads)
         checks = [gr.validate(field not in errors, errors.get(field, "")) for field in FIELDS]
         # One check per input: the key (or its empty place) needs none.
         return checks + [gr.validate(True, "")] * (len(values) - len(FIELDS))
-
-    def client_for(choice: KeyChoice) -> AsyncMiladyClient:
-        if choice.source == "caller":
-            return the_client.with_options(api_key=choice.api_key)  # type: ignore[no-any-return]
-        return fallback if choice.source == "local" and fallback is not None else the_client
 
     async def generate(
         prompt: Any,
@@ -211,16 +209,21 @@ def milady_image_block(
         values = dict(zip(FIELDS, (prompt, model, aspect_ratio, style_preset, num_images, source_image), strict=True))
         try:
             # Reading and shrinking a source image takes a while: off the event loop.
-            checked = await asyncio.to_thread(_handler.build_request, the_client, values, uploads=uploads)
+            checked = await asyncio.to_thread(form_request, the_client, values, uploads=uploads)
             visitor = None if pays == "server" else _visitor(request, profile)
             own_key = api_key if isinstance(api_key, str) else None
             with keyed_call(policy, own_key, caller=visitor, images=checked.num_images) as choice:
-                paths, result = await _handler.generate(
-                    client_for(choice), checked, folder=gallery.GRADIO_CACHE, progress=progress,
+                paths, result, unread = await generate_for_page(
+                    client_for(choice, the_client, fallback),
+                    checked,
+                    folder=gallery.GRADIO_CACHE,  # Gradio serves its cache to the page
+                    bar=lambda fraction, text: progress(fraction, desc=text),
                     paid=choice.reservation.settle,
                 )
         except MiladyError as err:
             raise to_gradio_error(err) from err
+        if unread:
+            gr.Warning(unread_note(unread))
         if result.partial:
             gr.Warning(result.partial_note)
         return paths, result.text

@@ -1,9 +1,5 @@
-"""The standalone demo: ``python -m gradio_app`` or ``milady demo``.
-
-With no MILADY_API_KEY (and no MILADY_BASE_URL) it starts the built-in local server,
-keeps it running as long as the app exists, and says on the page that the images
-are drawn locally, not by a model.
-"""
+"""The standalone demo (``milady demo``). With no key and no service URL, the built-in local server serves
+it for as long as the app exists, and the page says the images are drawn locally, not by a model."""
 
 from __future__ import annotations
 
@@ -50,11 +46,8 @@ def create_demo(
     pays: Payer = "server",
     limits: OperatorLimits | None = None,
 ) -> gr.Blocks:
-    """Build the app. Without ``client``, ``api_key`` or environment settings, the local server serves it.
-
-    With ``pays="visitor"`` (or no key of the server's to lend), visitors who give no key
-    are served by the local server, and the page says so.
-    """
+    """Build the app. With ``pays="visitor"`` (or no key of the server's to lend), visitors who give no key
+    are served by the local server, and the page says so."""
     stack = ExitStack()
     endpoint: Endpoint | None = None
     fallback: AsyncMiladyClient | None = None

@@ -6,9 +6,7 @@ to an agent. ``MiladyToolkit().get_tools()`` adds ``milady_credits_balance``.
 
 from ._args import CreditsBalanceInput, GenerateImageInput, GenerateImageInputAnyModel, format_validation_error
 from ._config import to_tool_exception
-from .credits_tool import MiladyCreditsTool
-from .image_tool import MiladyImageGenerationTool
-from .toolkit import MiladyToolkit
+from .tools import MiladyCreditsTool, MiladyImageGenerationTool, MiladyToolkit
 
 __all__ = [
     "CreditsBalanceInput",

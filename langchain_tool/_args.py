@@ -1,27 +1,18 @@
-"""The tools' argument schemas, derived from the core's field declarations (nothing typed twice), and how
-bad arguments read to the model.
-
-Field types are plain ``Literal`` choices and bounded numbers, so every provider's
-converter produces an inline JSON schema without ``$ref``, ``$defs`` or ``anyOf``.
-"""
+"""The tools' argument schemas, from the core's field declarations (nothing typed twice), and how bad
+arguments read to the model."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import BaseModel, Field, ValidationError, create_model
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
-from milady_integrations.calls import source_image_description
-from milady_integrations.request import FIELDS, FieldSpec, field_problems
-from milady_integrations.wording import model_choices_text
+from milady_integrations.agent_args import agent_field, agent_type
+from milady_integrations.calls import agent_description
+from milady_integrations.request import FIELDS, field_problems
 
 __all__ = ["CreditsBalanceInput", "GenerateImageInput", "GenerateImageInputAnyModel", "format_validation_error"]
-
-MODEL_DESCRIPTION = model_choices_text(FIELDS["model"].description)
-
-SOURCE_IMAGE_DESCRIPTION = source_image_description(allow_paths=False)  # never a file path from a model
 
 
 def _no_source_image() -> None:
@@ -30,36 +21,17 @@ def _no_source_image() -> None:
     return None
 
 
-def _argument(spec: FieldSpec) -> tuple[Any, Any]:
-    if spec.name == "source_image":
-        return str | SkipJsonSchema[None], Field(  # type: ignore[misc]
-            default_factory=_no_source_image, max_length=spec.max_length, description=SOURCE_IMAGE_DESCRIPTION
-        )
-    description = MODEL_DESCRIPTION if spec.name == "model" else spec.description
-    if spec.choices is not None:
-        choice: Any = Literal  # a Literal of the declared choices, built at run time
-        return choice[spec.choices], Field(spec.default, description=description)
-    if spec.minimum is not None:
-        return int, Field(spec.default, ge=spec.minimum, le=spec.maximum, description=description)
-    return str, Field(min_length=1, max_length=spec.max_length, description=description)
-
-
-class _Arguments(BaseModel):
-    @field_validator("num_images", mode="before", check_fields=False)
-    @classmethod
-    def _a_whole_number(cls, value: object) -> object:
-        # Lax mode would read true as 1 and "2" or 2.0 as 2; the schema says integer and the
-        # core refuses them, so the model is told (and learns) rather than silently coerced.
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{value!r} is not a whole number of images")
-        return value
+def _argument(name: str) -> tuple[Any, Any]:
+    default = FIELDS[name].default
+    if name == "source_image":  # never a file path from a model (agent_field's default)
+        return agent_type(name), agent_field(name, default_factory=_no_source_image)
+    return agent_type(name), agent_field(name) if default is None else agent_field(name, default=default)
 
 
 GenerateImageInput: type[BaseModel] = create_model(
     "GenerateImageInput",
-    __base__=_Arguments,
     __doc__="Arguments of ``generate_image``.",
-    **{name: _argument(spec) for name, spec in FIELDS.items()},  # type: ignore[call-overload]
+    **{name: _argument(name) for name in FIELDS},  # type: ignore[call-overload]
 )
 
 GenerateImageInputAnyModel: type[BaseModel] = create_model(
@@ -71,7 +43,7 @@ GenerateImageInputAnyModel: type[BaseModel] = create_model(
         Field(
             FIELDS["model"].default,
             min_length=1,
-            description=MODEL_DESCRIPTION + " A newer model id not listed here is accepted too.",
+            description=agent_description("model") + " A newer model id not listed here is accepted too.",
         ),
     ),
 )
@@ -82,10 +54,8 @@ class CreditsBalanceInput(BaseModel):
 
 
 def format_validation_error(err: ValidationError | ValidationErrorV1) -> str:
-    """Bad tool arguments as one message naming each field and what it allows, in the core's words.
-
-    The tools' ``handle_validation_error``: the model reads it and calls again with fixed arguments.
-    """
+    """The tools' ``handle_validation_error``: one message naming each bad field and what it allows, in the
+    core's words, so the model calls again with fixed arguments."""
     given: dict[str, tuple[Any, str]] = {}
     missing: list[str] = []
     for error in err.errors():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
@@ -24,6 +23,7 @@ from milady_integrations import (
 )
 from milady_integrations.access import RUN_CONFIG_KEY, KeyPolicy
 from milady_integrations.calls import AGENT_OPTIONS, keyed_call
+from milady_integrations.client_pair import ClientPair
 
 T = TypeVar("T")
 #: A run's own key (``config["configurable"]["milady_api_key"]``): the core's key mechanism decides.
@@ -31,38 +31,8 @@ RUN_KEYS = KeyPolicy(how="run_config")
 
 
 def to_tool_exception(err: MiladyError) -> ToolException:
-    """THE translation of a core error for LangChain: its one line, unchanged.
-
-    With ``handle_tool_error=True`` the agent reads it as an error ToolMessage and can react.
-    """
+    """THE translation of a core error for LangChain: its one line, which the agent reads as an error ToolMessage."""
     return ToolException(str(err))
-
-
-class _Clients:
-    """The clients passed in, else ones made on first use (and closed by us); one pool per toolkit."""
-
-    def __init__(self, options: Callable[[], dict[str, Any]], given: tuple[Any, Any]) -> None:
-        self._options, self.given = options, given
-        self._made: dict[type, Any] = {}
-        self._lock = threading.Lock()
-
-    def _get(self, given: Any, cls: type) -> Any:
-        if given is not None:
-            return given
-        with self._lock:
-            if cls not in self._made:
-                self._made[cls] = cls(**self._options())
-            return self._made[cls]
-
-    def sync(self) -> MiladyClient:
-        return self._get(self.given[0], MiladyClient)  # type: ignore[no-any-return]
-
-    def async_(self) -> AsyncMiladyClient:
-        return self._get(self.given[1], AsyncMiladyClient)  # type: ignore[no-any-return]
-
-    def pop(self, cls: type[T]) -> T | None:
-        with self._lock:
-            return self._made.pop(cls, None)  # type: ignore[no-any-return]
 
 
 class MiladySettings(BaseModel):
@@ -94,7 +64,7 @@ class MiladySettings(BaseModel):
         None, repr=False, exclude=True, description="A ready async client (used as is, not closed)."
     )
 
-    _pool: _Clients | None = PrivateAttr(default=None)
+    _pool: ClientPair | None = PrivateAttr(default=None)
 
     @property
     def lc_secrets(self) -> dict[str, str]:
@@ -112,9 +82,10 @@ class MiladySettings(BaseModel):
         }
 
     @property
-    def clients(self) -> _Clients:
+    def clients(self) -> ClientPair:
+        """The clients passed in, else ones made on first use (and closed by us); one pool per toolkit."""
         if self._pool is None:
-            self._pool = _Clients(self._client_options, (self.client, self.async_client))
+            self._pool = ClientPair(self._client_options, self.client, self.async_client)
         return self._pool
 
     @contextmanager
@@ -131,8 +102,7 @@ class MiladySettings(BaseModel):
             raise to_tool_exception(err) from err
 
     def _sync_call(self, config: RunnableConfig | None, work: Callable[[MiladyClient], T]) -> T:
-        sync_client, async_client = self.clients.given
-        if async_client is not None and sync_client is None:
+        if self.clients.given_async is not None and self.clients.given is None:
             raise RuntimeError("This tool was given only async_client: call it with ainvoke, or pass client= too")
         with self._keyed(self.clients.sync(), config) as client:
             return work(client)
@@ -143,8 +113,7 @@ class MiladySettings(BaseModel):
         work: Callable[[MiladyClient], T],
         awork: Callable[[AsyncMiladyClient], Awaitable[T]],
     ) -> T:
-        sync_client, async_client = self.clients.given
-        if sync_client is not None and async_client is None:
+        if self.clients.given is not None and self.clients.given_async is None:
             # Only a sync client was handed to us: run it off the event loop.
             return await run_in_executor(None, self._sync_call, config, work)
         with self._keyed(self.clients.async_(), config) as client:
@@ -152,13 +121,8 @@ class MiladySettings(BaseModel):
 
     def close(self) -> None:
         """Close the sync client this object made (no-op for clients passed in)."""
-        made = self.clients.pop(MiladyClient)
-        if made is not None:
-            made.close()
+        self.clients.close()
 
     async def aclose(self) -> None:
         """Close every client this object made (no-op for clients passed in)."""
-        self.close()
-        made = self.clients.pop(AsyncMiladyClient)
-        if made is not None:
-            await made.aclose()
+        await self.clients.aclose()

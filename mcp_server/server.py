@@ -1,9 +1,8 @@
 """The MCP tools, each a translation of the core: generate_image, credits_balance, list_models, gallery."""
 
-import base64
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio
@@ -13,36 +12,33 @@ from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from milady_integrations import AsyncMiladyClient, MiladyError, __version__
-from milady_integrations._config import RECOVER_FOR, ClientOptions
+from milady_integrations._config import RECOVER_FOR
 from milady_integrations.access import KeyChoice, KeyPolicy, caller_id
+from milady_integrations.agent_args import agent_field
 from milady_integrations.calls import (
     AGENT_OPTIONS,
     agent_reply,
     agent_request,
     balance_reply,
+    client_for,
+    error_reply,
+    gallery_reply,
+    inline_images,
     keyed_call,
-    models_now,
-    read_what_came,
-    source_image_description,
+    models_reply,
 )
 from milady_integrations.catalogue import (
-    ASPECT_RATIO_DESCRIPTIONS,
     DEFAULT_ASPECT_RATIO,
     DEFAULT_MODEL,
     DEFAULT_NUM_IMAGES,
     DEFAULT_STYLE_PRESET,
-    NUM_IMAGES_MAX,
-    NUM_IMAGES_MIN,
-    PROMPT_MAX_CHARS,
     AspectRatio,
     KnownModel,
     StylePreset,
 )
-from milady_integrations.images import fit_image
+from milady_integrations.client_pair import ClientPair
 from milady_integrations.offline import DRAWN_LOCALLY
 from milady_integrations.progress import Tick, wait_with_progress
-from milady_integrations.request import FIELDS
-from milady_integrations.wording import model_choices_text
 
 logger = logging.getLogger("mcp_server")
 
@@ -55,9 +51,6 @@ OFFLINE_MODE = f"Offline mode: {DRAWN_LOCALLY}."
 OFFLINE_NOTE = (
     f"{OFFLINE_MODE} Their URLs are temporary: they stop working when this MCP server stops, so the "
     "images themselves are included below."
-)
-NOT_RESENT = (
-    "Do not send this request again: it may have run and been billed. Check the account's gallery for its images first."
 )
 
 
@@ -73,7 +66,12 @@ class Settings:
     max_image_chars: int = DEFAULT_MAX_IMAGE_CHARS
     #: Seconds to look in the gallery for what a call that may have run made, before answering an error.
     recover_for: float = RECOVER_FOR
-    _client: AsyncMiladyClient | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # Recovery first, so a call that may have run answers with its images, not an error to resend.
+        self._clients = ClientPair(
+            lambda: {**AGENT_OPTIONS, "recover_for": self.recover_for, "base_url": self.base_url}
+        )
 
     @property
     def offline(self) -> bool:
@@ -81,11 +79,7 @@ class Settings:
 
     def client(self, choice: KeyChoice | None = None) -> AsyncMiladyClient:
         """One connection pool for the server's life; each call carries its own key (none: keyless routes)."""
-        if self._client is None:
-            # Recovery first, so a call that may have run answers with its images, not an error to resend.
-            options: ClientOptions = {**AGENT_OPTIONS, "recover_for": self.recover_for}
-            self._client = AsyncMiladyClient(base_url=self.base_url, **options)
-        return self._client if choice is None else self._client.with_options(api_key=choice.api_key)
+        return self._clients.async_() if choice is None else client_for(choice, self._clients.async_())
 
 
 def _text(text: str, data: dict[str, Any], *more: ContentBlock, error: bool = False) -> CallToolResult:
@@ -93,16 +87,9 @@ def _text(text: str, data: dict[str, Any], *more: ContentBlock, error: bool = Fa
     return CallToolResult(content=content, structured_content=data, is_error=error)
 
 
-def _field(name: str, **more: Any) -> Any:
-    return Field(description=FIELDS[name].description, **more)
-
-
 def error_result(error: BaseException) -> CallToolResult:
     """THE translation of a core error for MCP: a tool error carrying the shared one line."""
-    may_have_run = bool(getattr(error, "may_have_run", False))
-    text = f"{error}\n{NOT_RESENT}" if may_have_run else str(error)
-    data = {"error": type(error).__name__, "message": str(error), "may_have_run": may_have_run}
-    return _text(text, data, error=True)
+    return _text(*error_reply(error), error=True)
 
 
 def build_server(settings: Settings) -> MCPServer:
@@ -147,18 +134,13 @@ def build_server(settings: Settings) -> MCPServer:
     )
     async def generate_image(
         ctx: Context,
-        prompt: Annotated[str, _field("prompt", min_length=1, max_length=PROMPT_MAX_CHARS)],
-        model: Annotated[
-            KnownModel, Field(description=model_choices_text(FIELDS["model"].description))
-        ] = DEFAULT_MODEL,
-        aspect_ratio: Annotated[AspectRatio, _field("aspect_ratio")] = DEFAULT_ASPECT_RATIO,
-        style_preset: Annotated[StylePreset, _field("style_preset")] = DEFAULT_STYLE_PRESET,
-        num_images: Annotated[
-            int, _field("num_images", ge=NUM_IMAGES_MIN, le=NUM_IMAGES_MAX, strict=True)
-        ] = DEFAULT_NUM_IMAGES,
+        prompt: Annotated[str, agent_field("prompt")],
+        model: Annotated[KnownModel, agent_field("model")] = DEFAULT_MODEL,
+        aspect_ratio: Annotated[AspectRatio, agent_field("aspect_ratio")] = DEFAULT_ASPECT_RATIO,
+        style_preset: Annotated[StylePreset, agent_field("style_preset")] = DEFAULT_STYLE_PRESET,
+        num_images: Annotated[int, agent_field("num_images")] = DEFAULT_NUM_IMAGES,
         source_image: Annotated[
-            str | SkipJsonSchema[None],
-            Field(description=source_image_description(allow_paths=not settings.remote)),
+            str | SkipJsonSchema[None], agent_field("source_image", allow_paths=not settings.remote)
         ] = None,
     ) -> CallToolResult:
         arguments = {
@@ -189,18 +171,8 @@ def build_server(settings: Settings) -> MCPServer:
             raise
         images: list[ContentBlock] = []
         if with_images:
-            try:
-                datas, unread = await read_what_came(client, result)
-            except MiladyError as error:
-                datas, unread = [], [error]
-            budget = settings.max_image_chars // max(1, len(datas))
-            for raw in datas:
-                try:  # an image that cannot be shrunk is left out; the paid result still comes back
-                    fitted, mime = fit_image(raw, budget)
-                except MiladyError as error:
-                    unread.append(error)
-                    continue
-                images.append(ImageContent(type="image", data=base64.b64encode(fitted).decode("ascii"), mime_type=mime))
+            inlined, unread = await inline_images(client, result, settings.max_image_chars)
+            images = [ImageContent(type="image", data=data, mime_type=mime) for data, mime in inlined]
             if unread:
                 logger.warning("images made but not readable for the result: %s", unread[0])
         text, data = agent_reply(result, arguments)
@@ -223,18 +195,7 @@ def build_server(settings: Settings) -> MCPServer:
         annotations=ToolAnnotations(title="Image models", read_only_hint=True, open_world_hint=False),
     )
     async def list_models() -> CallToolResult:
-        models, prices = await models_now(settings.client())
-        lines = [
-            f"{m['id']}: {m['provider']}, {str(m['speed']).lower()}, {m['best_for']}"
-            + ("" if m["available"] is not False else f" (unavailable now: {m['reason']})")
-            for m in models
-        ]
-        if prices is not None:
-            lines.append(f"One image costs {prices.min:g} to {prices.max:g} credits, by model.")
-        price_data = None if prices is None else {"min": prices.min, "max": prices.max}
-        return _text(
-            "\n".join(lines), {"models": models, "price_range": price_data, "aspect_ratios": ASPECT_RATIO_DESCRIPTIONS}
-        )
+        return _text(*await models_reply(settings.client()))
 
     @server.tool(
         description=described(
@@ -253,17 +214,6 @@ def build_server(settings: Settings) -> MCPServer:
                 page = await settings.client(choice).gallery(limit=limit, offset=offset)
         except MiladyError as error:
             return error_result(error)
-        items = [
-            {
-                "id": i.id,
-                "prompt": i.prompt,
-                "model": i.model,
-                "url": i.url,
-                "created_at": i.created_at.isoformat() if i.created_at else None,
-            }
-            for i in page.items
-        ]
-        lines = [f"{item['created_at']}  {item['model']}  {item['prompt']!r:.80}  {item['url']}" for item in items]
-        return _text("\n".join(lines) or "No generations yet.", {"items": items, "has_more": page.has_more})
+        return _text(*gallery_reply(page))
 
     return server

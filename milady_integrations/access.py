@@ -12,6 +12,7 @@ about ``X-API-Key``, not about an environment variable on someone else's machine
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -214,7 +215,7 @@ class KeyPolicy:
 
 def payer_policy(
     payer: Payer,
-    operator_key: str | None,
+    operator_key: str | Secret | None,
     *,
     local: bool = False,
     limits: OperatorLimits | None = None,
@@ -227,6 +228,8 @@ def payer_policy(
     operator: a missing or refused key is the operator's to fix (``how``: "environment").
     """
     lend = payer == "visitor_or_server"
+    if isinstance(operator_key, Secret):  # as a client's config holds it
+        operator_key = operator_key.get_secret_value()
     return KeyPolicy(
         operator_key if (payer != "visitor" or local) else None,
         local=local,
@@ -236,8 +239,11 @@ def payer_policy(
     )
 
 
-def caller_id(login: str | None = None, address: str | None = None) -> str:
-    """Who a caller is, for the limits: its login when it has one, else its network address."""
+def caller_id(login: str | None = None, address: str | None = None, forwarded_for: str | None = None) -> str:
+    """Who a caller is, for the limits: its login when it has one, else its network address. ``forwarded_for``
+    (X-Forwarded-For) counts only on a Hugging Face Space, behind whose proxy every connection comes."""
+    if forwarded_for and os.environ.get("SPACE_ID"):
+        address = forwarded_for.split(",")[0].strip() or address
     return f"login {login}" if login else f"address {address or 'unknown'}"
 
 

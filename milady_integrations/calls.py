@@ -5,34 +5,42 @@ images read back, and what an agent reads. Gradio, MCP and LangChain only transl
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ._config import RECOVER_FOR, ClientOptions
 from .access import KeyChoice, KeyPolicy, fit_key_hint
-from .catalogue import DEFAULT_MODEL, MODEL_INFO
+from .catalogue import ASPECT_RATIO_DESCRIPTIONS, DEFAULT_MODEL, MODEL_INFO
 from .client import AsyncMiladyClient, MiladyClient
 from .config_file import DEFAULT_ACCOUNT, account_names, resolve_endpoint
 from .errors import MiladyError
+from .images import decode_data_url, fit_image
 from .request import FIELDS, GenerateImageRequest
-from .results import GeneratedImage, ImageGenerationResult, PriceRange
-from .wording import agent_summary, plural, source_kinds
+from .results import GalleryPage, GeneratedImage, ImageGenerationResult, PriceRange
+from .wording import NOT_RESENT, agent_summary, model_choices_text, plural, source_kinds
 
 __all__ = [
     "AGENT_OPTIONS",
     "FACE_OPTIONS",
     "account_choices",
     "account_client",
+    "agent_description",
     "agent_reply",
     "agent_request",
     "agent_request_sync",
     "balance_reply",
+    "client_for",
+    "error_reply",
+    "gallery_reply",
+    "image_parts",
+    "inline_images",
     "keyed_call",
     "models_now",
+    "models_reply",
     "read_what_came",
-    "source_image_description",
     "unread_note",
 ]
 
@@ -43,10 +51,13 @@ FACE_OPTIONS: ClientOptions = {"recover_for": RECOVER_FOR}
 AGENT_OPTIONS: ClientOptions = {**FACE_OPTIONS, "check_models": True}
 
 
-def source_image_description(allow_paths: bool) -> str:
-    """The ``source_image`` argument, for an agent (LangChain, MCP)."""
-    kinds = source_kinds(allow_paths)
-    return f"Optional image to transform (image-to-image): {kinds}. Leave it out to draw from the prompt alone."
+def agent_description(name: str, *, allow_paths: bool = False) -> str:
+    """A request field's description for an agent: the model's names each choice, the source's says what it may be."""
+    if name == "source_image":
+        kinds = source_kinds(allow_paths)
+        return f"Optional image to transform (image-to-image): {kinds}. Leave it out to draw from the prompt alone."
+    description = FIELDS[name].description
+    return model_choices_text(description) if name == "model" else description
 
 
 @contextmanager
@@ -71,6 +82,17 @@ def keyed_call(
     finally:
         if choice is not None:  # idempotent: a settled hold stays as it was settled
             choice.reservation.settle(choice.reservation.images)
+
+
+ClientT = TypeVar("ClientT", MiladyClient, AsyncMiladyClient)
+
+
+def client_for(choice: KeyChoice, client: ClientT, local: ClientT | None = None) -> ClientT:
+    """The client one call uses: ``local`` (the in-process server's) when the choice fell back to it, else
+    ``client`` with the chosen key (the same connection pool)."""
+    if choice.source == "local" and local is not None:
+        return local
+    return client.with_options(api_key=choice.api_key)  # type: ignore[no-any-return]
 
 
 async def agent_request(
@@ -138,6 +160,76 @@ def agent_reply(result: ImageGenerationResult, arguments: Mapping[str, Any]) -> 
 
 def balance_reply(balance: float) -> tuple[str, dict[str, Any]]:
     return f"Milady Cloud credit balance: {balance:g} credits.", {"balance": balance}
+
+
+def error_reply(error: BaseException) -> tuple[str, dict[str, Any]]:
+    """What an agent reads of a failure: the shared line, and a warning not to resend one that may have run."""
+    may_have_run = bool(getattr(error, "may_have_run", False))
+    text = f"{error}\n{NOT_RESENT}" if may_have_run else str(error)
+    return text, {"error": type(error).__name__, "message": str(error), "may_have_run": may_have_run}
+
+
+async def models_reply(client: AsyncMiladyClient) -> tuple[str, dict[str, Any]]:
+    """Every known model, one line each with what it is for and whether it serves now, and the price range."""
+    models, prices = await models_now(client)
+    lines = [
+        f"{m['id']}: {m['provider']}, {str(m['speed']).lower()}, {m['best_for']}"
+        + ("" if m["available"] is not False else f" (unavailable now: {m['reason']})")
+        for m in models
+    ]
+    if prices is not None:
+        lines.append(f"One image costs {prices.min:g} to {prices.max:g} credits, by model.")
+    price_range = None if prices is None else {"min": prices.min, "max": prices.max}
+    return "\n".join(lines), {"models": models, "price_range": price_range, "aspect_ratios": ASPECT_RATIO_DESCRIPTIONS}
+
+
+def gallery_reply(page: GalleryPage) -> tuple[str, dict[str, Any]]:
+    """Past generations, newest first: one line each (time, model, prompt, URL), and as data."""
+    items = [
+        {
+            "id": item.id,
+            "prompt": item.prompt,
+            "model": item.model,
+            "url": item.url,
+            "created_at": item.created_at.isoformat() if item.created_at else None,
+        }
+        for item in page.items
+    ]
+    lines = [f"{i['created_at']}  {i['model']}  {i['prompt']!r:.80}  {i['url']}" for i in items]
+    return "\n".join(lines) or "No generations yet.", {"items": items, "has_more": page.has_more}
+
+
+def image_parts(result: ImageGenerationResult) -> list[dict[str, str]]:
+    """Where each image is, for a content block: ``url`` (and ``mime_type`` when known), else inline ``base64``."""
+    parts: list[dict[str, str]] = []
+    for image in result.images:
+        if image.url:
+            parts.append({"url": image.url, **({"mime_type": image.mime_type} if image.mime_type else {})})
+        elif image.data_url:
+            mime, _ = decode_data_url(image.data_url)
+            parts.append({"base64": image.data_url.partition(",")[2], "mime_type": mime})
+    return parts
+
+
+async def inline_images(
+    client: AsyncMiladyClient, result: ImageGenerationResult, max_chars: int
+) -> tuple[list[tuple[str, str]], list[MiladyError]]:
+    """(base64, mime) of the images that can be read, together at most ``max_chars`` (hosts cut larger results),
+    and why the others cannot: never raises, the paid result comes back all the same."""
+    try:
+        datas, unread = await read_what_came(client, result)
+    except MiladyError as error:
+        datas, unread = [], [error]
+    budget = max_chars // max(1, len(datas))
+    inlined: list[tuple[str, str]] = []
+    for raw in datas:
+        try:
+            fitted, mime = fit_image(raw, budget)
+        except MiladyError as error:  # an image that cannot be shrunk enough is left out
+            unread.append(error)
+            continue
+        inlined.append((base64.b64encode(fitted).decode("ascii"), mime))
+    return inlined, unread
 
 
 async def models_now(client: AsyncMiladyClient) -> tuple[list[dict[str, Any]], PriceRange | None]:

@@ -6,13 +6,18 @@ reads about a generation is worded here once.
 
 from __future__ import annotations
 
+import re
+
 from .catalogue import ASPECT_RATIO_DESCRIPTIONS, MODEL_INFO, NUM_IMAGES_MAX, NUM_IMAGES_MIN, STYLE_PRESET_DESCRIPTIONS
 from .results import ImageGenerationResult
 
 __all__ = [
+    "EXAMPLE_PROMPTS",
     "GENERATE_TOOL_DESCRIPTION",
+    "NOT_RESENT",
     "agent_summary",
     "choice_label",
+    "error_title",
     "model_choices_text",
     "model_label",
     "outcome_line",
@@ -35,6 +40,28 @@ GENERATE_TOOL_DESCRIPTION = (
     + f". {NUM_IMAGES_MIN} to {NUM_IMAGES_MAX} images per call, each billed: ask for more than one "
     "only when the user wants options. The answer lists each image's URL; show them to the user."
 )
+
+
+#: A few prompts to start from (a page's examples).
+EXAMPLE_PROMPTS: tuple[str, ...] = (
+    "A red fox reading a book under a lantern, autumn forest at dusk",
+    "A lighthouse on a cliff in a storm, waves crashing, moody sky",
+    "A tiny robot watering a bonsai tree on a sunny windowsill",
+    "A bowl of ramen seen from above, steam rising, warm light",
+)
+
+#: Told to an agent after a failure that may have run: resending it could pay twice.
+NOT_RESENT = (
+    "Do not send this request again: it may have run and been billed. Check the account's gallery for its images first."
+)
+
+
+def error_title(error: BaseException) -> str:
+    """The kind of a failure, from its class name: InsufficientCreditsError -> "Insufficient credits"."""
+    name = type(error).__name__.removeprefix("Milady").removesuffix("Error") or "Error"
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)
+    title = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
+    return title[:1].upper() + title[1:]
 
 
 #: Said after a generation is cancelled: the service goes on with a request it has received.

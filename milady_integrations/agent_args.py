@@ -1,0 +1,39 @@
+"""An agent's arguments (LangChain's, MCP's) as pydantic types and fields, from ``request.FIELDS``: plain
+``Literal`` choices and bounded numbers, so every provider makes an inline schema without ``$ref`` or ``anyOf``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
+
+from .calls import agent_description
+from .request import FIELDS
+
+__all__ = ["agent_field", "agent_type"]
+
+
+def agent_type(name: str) -> Any:
+    """The argument's type: a ``Literal`` of the declared choices, a whole number, or text."""
+    spec = FIELDS[name]
+    if name == "source_image":
+        return str | SkipJsonSchema[None]  # type: ignore[misc]  # optional; no "null" for the model to send
+    if spec.choices is not None:
+        choice: Any = Literal  # a Literal of the declared choices, built at run time
+        return choice[spec.choices]
+    return int if spec.minimum is not None else str
+
+
+def agent_field(name: str, *, allow_paths: bool = False, **more: Any) -> Any:
+    """The argument's pydantic ``Field``: its description for an agent and its bounds (``more``: a default)."""
+    spec = FIELDS[name]
+    bounds: dict[str, Any] = {}
+    if spec.minimum is not None:
+        # Strict: lax mode would read true as 1 and "2" or 2.0 as 2; the schema says integer and the
+        # core refuses them, so the model is told (and learns) rather than silently coerced.
+        bounds = {"ge": spec.minimum, "le": spec.maximum, "strict": True}
+    elif spec.max_length is not None:
+        # An empty source_image is no source; an empty prompt is refused.
+        bounds = {"max_length": spec.max_length} | ({} if name == "source_image" else {"min_length": 1})
+    return Field(description=agent_description(name, allow_paths=allow_paths), **bounds, **more)

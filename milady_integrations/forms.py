@@ -1,0 +1,104 @@
+"""A generation asked for by a web form (a page, or a program calling its API), from its raw values: every
+field checked at once, in the core's words, and a source image only from the form's own uploads."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .calls import read_what_came
+from .client import AsyncMiladyClient
+from .errors import InvalidRequestError, MiladyError
+from .images import suffix_for, write_image
+from .progress import WAIT_SHARE, wait_with_progress
+from .request import GenerateImageRequest, field_problems
+from .results import ImageGenerationResult
+from .wording import plural
+
+__all__ = ["form_errors", "form_request", "generate_for_page", "uploaded_source"]
+
+
+def _whole(value: object) -> object:
+    # Sliders and JSON clients send 3.0 for 3; anything else is left for the core to name.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def uploaded_source(value: object, uploads: str | Path) -> str | None:
+    """The source in a form's file value (a path, or ``{"path"|"url": ...}``): a file under ``uploads`` or a
+    data URL, so a caller cannot make the server send one of its own files to the service."""
+    if value is None or value == "":
+        return None
+    candidate = value.get("path") or value.get("url") if isinstance(value, Mapping) else value
+    if isinstance(candidate, str) and candidate.startswith("data:"):
+        return candidate
+    if isinstance(candidate, str) and candidate and Path(candidate).resolve().is_relative_to(Path(uploads).resolve()):
+        return str(Path(candidate).resolve())
+    shown = str(candidate)[:200]
+    raise InvalidRequestError(
+        f"source_image={shown!r} is not allowed: upload the image (or send a data:image/... URL); "
+        "files already on the server cannot be named",
+        field="source_image",
+        value=shown,
+        allowed="an uploaded image or a data URL",
+    )
+
+
+def form_errors(values: Mapping[str, object], *, uploads: str | Path) -> dict[str, str]:
+    """Every invalid field and what the core says of it, so all problems show at once."""
+    errors: dict[str, str] = {}
+    try:
+        source = uploaded_source(values.get("source_image"), uploads)
+    except InvalidRequestError as err:
+        errors["source_image"], source = str(err), None
+    options = {**values, "num_images": _whole(values.get("num_images")), "source_image": source}
+    errors.update({p.field: p.text() for p in field_problems(options)})
+    return errors
+
+
+def form_request(
+    client: AsyncMiladyClient, values: Mapping[str, object], *, uploads: str | Path
+) -> GenerateImageRequest:
+    """The checked request for a form's raw values (blocking: it may read and shrink an image)."""
+    options: dict[str, Any] = {**values, "num_images": _whole(values.get("num_images"))}
+    options["source_image"] = uploaded_source(values.get("source_image"), uploads)
+    # A photo from a phone may be larger than the service takes: shrink it rather than refuse.
+    return client.build_request(**options, downscale_source=True)
+
+
+def _store_image(data: bytes, folder: str | Path, index: int) -> Path:
+    """Write image bytes under ``folder``; the same bytes, the same path."""
+    digest = hashlib.sha256(data).hexdigest()
+    return write_image(Path(folder) / "milady" / digest / f"image-{index}{suffix_for(data)}", data)
+
+
+async def generate_for_page(
+    client: AsyncMiladyClient,
+    request: GenerateImageRequest,
+    *,
+    folder: str | Path,
+    bar: Callable[[float, str], object],
+    paid: Callable[[int], None],
+) -> tuple[list[str], ImageGenerationResult, list[MiladyError]]:
+    """Send, wait, store the images in ``folder``: (their paths, the result, why some could not be read).
+
+    ``paid`` hears what was billed before any image is read: unreadable ones were billed all the same.
+    Files, not the service's URLs: the page serves them itself, so they show even when the URLs are
+    unreachable for its visitors (loopback, private networks).
+    """
+    result = await wait_with_progress(
+        client.send(request),
+        images=request.num_images,
+        model=request.model,
+        client=client,
+        show=lambda tick: bar(tick.fraction * WAIT_SHARE, tick.text),
+    )
+    paid(result.returned)
+    bar(WAIT_SHARE, f"Fetching {plural(result.returned, 'image')}")
+    datas, unread = await read_what_came(client, result)
+    # Hashing and writing megabytes: in a worker thread, off the event loop other visitors share.
+    paths = await asyncio.to_thread(lambda: [str(_store_image(d, folder, i)) for i, d in enumerate(datas, start=1)])
+    bar(1.0, "Done")
+    return paths, result, unread
