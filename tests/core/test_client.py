@@ -90,7 +90,7 @@ async def test_image_to_image_from_a_pil_image(twin, server: LocalServer) -> Non
 
 async def test_generate_images_splits_into_requests_of_four(twin, server: LocalServer) -> None:
     before = server.stats.generate_requests
-    result = await twin.generate_images("tiles", count=6, concurrency=2)
+    result = await twin.generate_images("tiles", num_images=6, concurrency=2)
     assert result.requested == 6 and result.returned == 6 and not result.errors
     assert server.stats.generate_requests == before + 2
 

@@ -266,7 +266,7 @@ async def test_generate_images_keeps_good_parts_when_one_request_fails(
     ledger = Ledger(server)
     client = clients(kind_sync_async)
     server.faults.force_status(402)
-    result = await call(client.generate_images("tiles", count=8, concurrency=1))
+    result = await call(client.generate_images("tiles", num_images=8, concurrency=1))
     assert (result.requested, result.returned) == (8, 4)
     assert [type(e).__name__ for e in result.errors] == ["InsufficientCreditsError"]
     assert ledger.seen().generate == 2 and ledger.seen().billed == 4
