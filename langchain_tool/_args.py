@@ -23,9 +23,9 @@ def _no_source_image() -> None:
 
 def _argument(name: str) -> tuple[Any, Any]:
     default = FIELDS[name].default
-    if name == "source_image":  # never a file path from a model (agent_field's default)
+    if name == "source_image":  # never a file path from a model: agent_field's allow_paths=False
         return agent_type(name), agent_field(name, default_factory=_no_source_image)
-    return agent_type(name), agent_field(name) if default is None else agent_field(name, default=default)
+    return agent_type(name), (agent_field(name) if default is None else agent_field(name, default=default))
 
 
 GenerateImageInput: type[BaseModel] = create_model(

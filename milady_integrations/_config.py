@@ -10,7 +10,6 @@ from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import SecretStr
 from typing_extensions import Unpack
 
 from ._version import __version__
@@ -45,9 +44,30 @@ DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
 _USER_AGENT = f"milady-integrations/{__version__} httpx/{httpx.__version__}"
 
 
-#: A string that never shows itself in a repr, a log line or an f-string (pydantic's, not a dataclass:
-#: ``dataclasses.asdict`` of a config would copy a dataclass's fields out).
-Secret = SecretStr
+class Secret:
+    """A string that never shows itself in a repr, a log line or an f-string.
+
+    Not a dataclass: ``dataclasses.asdict`` of a config would copy a dataclass's fields out.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
 
 
 def as_timeout(value: float | httpx.Timeout | None, default: httpx.Timeout) -> httpx.Timeout:

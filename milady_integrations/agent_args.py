@@ -33,7 +33,7 @@ def agent_field(name: str, *, allow_paths: bool = False, **more: Any) -> Any:
         # Strict: lax mode would read true as 1 and "2" or 2.0 as 2; the schema says integer and the
         # core refuses them, so the model is told (and learns) rather than silently coerced.
         bounds = {"ge": spec.minimum, "le": spec.maximum, "strict": True}
-    elif spec.max_length is not None:
-        # An empty source_image is no source; an empty prompt is refused.
-        bounds = {"max_length": spec.max_length} | ({} if name == "source_image" else {"min_length": 1})
+    elif spec.max_length is not None and name != "source_image":
+        bounds = {"min_length": 1, "max_length": spec.max_length}  # an empty prompt is refused
+    # source_image has no bounds: an empty one is no source, and one over the service's limit is shrunk.
     return Field(description=agent_description(name, allow_paths=allow_paths), **bounds, **more)

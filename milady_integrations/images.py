@@ -166,9 +166,10 @@ def write_image(path: str | os.PathLike[str], data: bytes) -> Path:
         target = target.with_suffix(suffix_for(data))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
+    # "x": never another writer's file; a plain open() gives the permissions the umask allows.
+    handle = open(tmp, "xb")  # noqa: SIM115 - closed below, before the rename
     try:
-        # "x": never another writer's file; a plain open() gives the permissions the umask allows.
-        with open(tmp, "xb") as handle:
+        with handle:
             handle.write(data)
         os.replace(tmp, target)
     except BaseException:

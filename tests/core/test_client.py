@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import io
+import json
 import logging
 import socket
 
@@ -211,7 +212,8 @@ async def test_the_key_never_shows_in_logs_reprs_or_errors(
     # Serialisers that walk dataclasses (structured loggers, JSON encoders) see no key either.
     config = twin.inner.config
     texts = [caplog.text, repr(twin.inner), str(caught.value), repr(caught.value), repr(result),
-             repr(dataclasses.asdict(config)), repr(copy.deepcopy(config)), str(config.api_key)]
+             repr(dataclasses.asdict(config)), repr(copy.deepcopy(config)), str(config.api_key),
+             json.dumps(dataclasses.asdict(config), default=lambda o: getattr(o, "__dict__", repr(o)))]
     assert config.api_key is not None and config.api_key.get_secret_value() == secret
     assert "Authorization" in caplog.text or "authorization" in caplog.text
     assert all(secret not in text for text in texts)

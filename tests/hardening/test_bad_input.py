@@ -347,6 +347,14 @@ async def test_gradio_shrinks_a_source_image_over_the_limit_instead_of_refusing(
     assert block.invalid(source_image=huge_data_url()) == {}
 
 
+async def test_the_tool_shrinks_a_source_image_over_the_limit_instead_of_refusing(
+    tool: Any, server: LocalServer
+) -> None:
+    message = await tool.ainvoke(tool_call({"prompt": "a fox", "source_image": huge_data_url()}))
+    assert message.status != "error", message.content
+    assert server.requests[0]["imageToImage"] is True  # sent, shrunk to fit: the service accepted it
+
+
 @pytest.mark.parametrize("prompt", GOOD_PROMPTS.values(), ids=GOOD_PROMPTS.keys())
 async def test_gradio_accepts_valid_unusual_prompts(prompt: str, block: Any) -> None:
     assert block.invalid(prompt=prompt) == {}

@@ -22,7 +22,6 @@ from milady_integrations.schema import (
     NUM_IMAGES_MAX,
     NUM_IMAGES_MIN,
     PROMPT_MAX_CHARS,
-    SOURCE_IMAGE_MAX_CHARS,
     STYLE_PRESET_DESCRIPTIONS,
     STYLE_PRESETS,
 )
@@ -57,11 +56,8 @@ def test_choices_and_limits_are_the_shared_schema(parameters: Any) -> None:
     assert (props["num_images"]["minimum"], props["num_images"]["maximum"]) == (NUM_IMAGES_MIN, NUM_IMAGES_MAX)
     assert props["num_images"]["type"] == "integer"
     assert (props["prompt"]["minLength"], props["prompt"]["maxLength"]) == (1, PROMPT_MAX_CHARS)
-    assert props["source_image"] == {
-        "type": "string",
-        "maxLength": SOURCE_IMAGE_MAX_CHARS,
-        "description": props["source_image"]["description"],
-    }
+    # No maxLength: a source over the service's limit is shrunk, not refused.
+    assert props["source_image"] == {"type": "string", "description": props["source_image"]["description"]}
     assert props["style_preset"]["default"] == DEFAULT_STYLE_PRESET
     assert props["aspect_ratio"]["default"] == DEFAULT_ASPECT_RATIO
     assert props["model"]["default"] == DEFAULT_MODEL
