@@ -56,8 +56,7 @@ def _int(default: int, low: int, high: int | None, tooltip: str, **more: Any) ->
 
 
 def _account() -> tuple[list[str], dict[str, Any]]:
-    from milady_integrations.calls import account_choices
-    from milady_integrations.config_file import DEFAULT_ACCOUNT
+    from milady_integrations.config_file import DEFAULT_ACCOUNT, account_choices
 
     return account_choices(config_paths()), {"default": DEFAULT_ACCOUNT, "tooltip": _ACCOUNT.format(DEFAULT_ACCOUNT)}
 

@@ -15,7 +15,7 @@ from ._config import RECOVER_FOR, ClientOptions
 from .access import KeyChoice, KeyPolicy, fit_key_hint
 from .catalogue import ASPECT_RATIO_DESCRIPTIONS, DEFAULT_MODEL, MODEL_INFO
 from .client import AsyncMiladyClient, MiladyClient
-from .config_file import DEFAULT_ACCOUNT, account_names, resolve_endpoint
+from .config_file import resolve_endpoint
 from .errors import MiladyError
 from .images import decode_data_url, fit_image
 from .request import FIELDS, GenerateImageRequest
@@ -25,7 +25,6 @@ from .wording import NOT_RESENT, agent_summary, model_choices_text, plural, sour
 __all__ = [
     "AGENT_OPTIONS",
     "FACE_OPTIONS",
-    "account_choices",
     "account_client",
     "agent_description",
     "agent_reply",
@@ -255,15 +254,6 @@ async def models_now(client: AsyncMiladyClient) -> tuple[list[dict[str, Any]], P
         for model, info in MODEL_INFO.items()
     ]
     return models, prices
-
-
-def account_choices(config_paths: Sequence[Path]) -> list[str]:
-    """The account names a person may pick from (never a key): the default alone when the config file is
-    broken, so the face still shows its inputs; the run then names the broken file."""
-    try:
-        return list(account_names(config_paths))
-    except MiladyError:
-        return [DEFAULT_ACCOUNT]
 
 
 def account_client(config_paths: Sequence[Path], account: str | None) -> AsyncMiladyClient:

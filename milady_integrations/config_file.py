@@ -21,8 +21,8 @@ from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, ClientOptions
 from .errors import AuthenticationError, MiladyError
 
 __all__ = [
-    "CONFIG_ENV", "CONFIG_FILE_NAME", "DEFAULT_ACCOUNT", "Endpoint", "account_names", "config_candidates",
-    "resolve_endpoint",
+    "CONFIG_ENV", "CONFIG_FILE_NAME", "DEFAULT_ACCOUNT", "Endpoint", "account_choices", "account_names",
+    "config_candidates", "resolve_endpoint",
 ]  # fmt: skip
 
 CONFIG_FILE_NAME = "milady_config.json"
@@ -114,6 +114,15 @@ def _first_file(paths: Sequence[Path]) -> dict[str, Any]:
 def account_names(defaults: Sequence[Path]) -> tuple[str, ...]:
     """``"default"`` then the config file's named accounts, in the file's order. Names only, never keys."""
     return (DEFAULT_ACCOUNT, *_first_file(config_candidates(defaults)).get("accounts", {}))
+
+
+def account_choices(defaults: Sequence[Path]) -> list[str]:
+    """The account names a person may pick from (never a key): the default alone when the config file is
+    broken, so the face still shows its inputs; the run then names the broken file."""
+    try:
+        return list(account_names(defaults))
+    except MiladyError:
+        return [DEFAULT_ACCOUNT]
 
 
 def resolve_endpoint(defaults: Sequence[Path], account: str | None = None) -> Endpoint:
