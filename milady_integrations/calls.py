@@ -17,7 +17,7 @@ from .catalogue import ASPECT_RATIO_DESCRIPTIONS, DEFAULT_MODEL, MODEL_INFO
 from .client import AsyncMiladyClient, MiladyClient
 from .config_file import resolve_endpoint
 from .errors import MiladyError
-from .images import decode_data_url, fit_image
+from .images import fit_image
 from .request import FIELDS, GenerateImageRequest
 from .results import GalleryPage, GeneratedImage, ImageGenerationResult, PriceRange
 from .wording import NOT_RESENT, agent_summary, model_choices_text, plural, source_kinds
@@ -205,8 +205,9 @@ def image_parts(result: ImageGenerationResult) -> list[dict[str, str]]:
         if image.url:
             parts.append({"url": image.url, **({"mime_type": image.mime_type} if image.mime_type else {})})
         elif image.data_url:
-            mime, _ = decode_data_url(image.data_url)
-            parts.append({"base64": image.data_url.partition(",")[2], "mime_type": mime})
+            # The header names the type: decoding megabytes (and failing on a bad one) after paying is not needed.
+            header, _, payload = image.data_url.partition(",")
+            parts.append({"base64": payload, "mime_type": image.mime_type or header[5:].split(";")[0]})
     return parts
 
 
@@ -223,7 +224,8 @@ async def inline_images(
     inlined: list[tuple[str, str]] = []
     for raw in datas:
         try:
-            fitted, mime = fit_image(raw, budget)
+            # Decoding and re-encoding megabytes: in a thread, so the server's other callers are not held up.
+            fitted, mime = await asyncio.to_thread(fit_image, raw, budget)
         except MiladyError as error:  # an image that cannot be shrunk enough is left out
             unread.append(error)
             continue

@@ -62,12 +62,18 @@ class WatchedRun:
         line = outcome_line(result, self.elapsed)
         return f"{line}; {unread_note(unread, where=where)}" if unread else line
 
+    @property
+    def _billed(self) -> str:
+        return f"the images were billed and are in your gallery ({self.gallery} loads them)"
+
     def failed_line(self, error: MiladyError) -> str:
-        return f"failed after {self.elapsed:.0f} s: {error}"
+        """``failed after 3 s: <the error>``; after the service answered, also that the images were billed."""
+        line = f"failed after {self.elapsed:.0f} s: {error}"
+        return f"{line}; {self._billed}" if self.answered else line
 
     def stopped_line(self, cancelled: bool) -> str:
         """``cancelled after 12 s``, and what may have been billed by then and where it is."""
         line = f"{'cancelled' if cancelled else 'stopped'} after {self.elapsed:.0f} s"
         if self.answered:
-            return f"{line}; the images were billed and are in your gallery ({self.gallery} loads them)"
+            return f"{line}; {self._billed}"
         return f"{line}; {CANCELLED_MAY_BILL} ({self.gallery} loads it)" if self.sent else line

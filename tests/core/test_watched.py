@@ -32,6 +32,15 @@ def test_a_stopped_run_says_what_may_have_been_billed_and_where_it_is(
     assert re.fullmatch(expected, run.stopped_line(cancelled))
 
 
+@pytest.mark.parametrize("answered", [False, True])
+def test_a_failed_run_says_the_images_were_billed_once_the_service_answered(answered: bool) -> None:
+    run = WatchedRun(gallery="Gallery")
+    run.sent, run.answered = True, answered
+    line = run.failed_line(ImageDownloadError("image 1 could not be downloaded", hint=""))
+    expected = r"failed after \d+ s: image 1 could not be downloaded" + (f"; {BILLED}" if answered else "")
+    assert re.fullmatch(expected, line)
+
+
 def test_a_finished_run_names_the_images_it_could_not_read() -> None:
     result = ImageGenerationResult(images=[GeneratedImage(url="https://x/1.png")] * 2, requested=2)
     unread = [ImageDownloadError("image 2 could not be downloaded", hint="")]
