@@ -62,7 +62,8 @@ class RateGate:
                 self.rate_limited += 1
                 if self.wait_left <= 0:  # one burst of 429s halves once, not once per answer
                     self.limit, self._successes = max(1, self.limit // 2), 0
-                self._pause(1.0 if exc.retry_after is None else exc.retry_after)  # before the slot is freed
+                # Before the slot is freed; a Retry-After the batch accepts (up to max_wait) is waited out whole.
+                self._pause(1.0 if exc.retry_after is None else exc.retry_after, cap=max(self.max_wait, MAX_RESET_WAIT))
                 if tries >= MAX_TRIES or (exc.retry_after or 0) > self.max_wait:
                     self.closed = True
                     raise
@@ -85,8 +86,8 @@ class RateGate:
             await asyncio.sleep(0.05)  # a slot frees, a pause ends, the gate closes: seen within 50 ms
         return False
 
-    def _pause(self, seconds: float) -> None:
-        self._pause_until = max(self._pause_until, time.time() + max(0.0, min(seconds, MAX_RESET_WAIT)))
+    def _pause(self, seconds: float, cap: float = MAX_RESET_WAIT) -> None:
+        self._pause_until = max(self._pause_until, time.time() + max(0.0, min(seconds, cap)))
 
     async def observe(self, response: httpx.Response) -> None:
         """httpx response hook: learn ``X-RateLimit-Remaining`` from every answer but a 429 (``send`` has those)."""

@@ -3,9 +3,12 @@ once more, and reports a wait too long to make; the client never resends a 429 b
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
+from milady_integrations import ImageGenerationResult, RateLimitError
 from milady_integrations.batch import read_batch, run_batch
+from milady_integrations.batch._rate import RateGate
 from milady_integrations.local import LocalServer, ServerConfig
 
 from .conftest import image_files, manifest_records
@@ -50,3 +53,22 @@ def test_a_429_asking_for_a_longer_wait_is_reported_and_starts_no_more_lines(ser
     assert rerun.code == 0, rerun.err
     assert server.stats.generate_requests - before == 4
     assert len(image_files(out)) == 3
+
+
+
+async def test_a_retry_after_the_batch_accepts_is_waited_out_whole() -> None:
+    # A batch that accepts waits of up to 5 minutes holds every line for the 120 s asked, not a shorter guess.
+    gate = RateGate(4)
+    gate.max_wait = 300.0
+
+    asked = asyncio.Event()
+
+    async def refused() -> ImageGenerationResult:
+        asked.set()
+        raise RateLimitError("Rate limited: retry in 120 s", retry_after=120)
+
+    task = asyncio.ensure_future(gate.send(refused))
+    await asked.wait()  # the gate handles the 429 before this task runs again
+    assert gate.rate_limited == 1 and gate.wait_left > 110
+    gate.closed = True  # the test needs the pause, not the resend
+    assert await task is None  # closed while waiting: given back unsent
