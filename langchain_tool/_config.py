@@ -22,7 +22,7 @@ from milady_integrations import (
     MiladyError,
 )
 from milady_integrations.access import RUN_CONFIG_KEY, KeyPolicy
-from milady_integrations.calls import AGENT_OPTIONS, keyed_call
+from milady_integrations.calls import AGENT_OPTIONS, client_for, keyed_call
 from milady_integrations.client_pair import ClientPair
 
 T = TypeVar("T")
@@ -97,7 +97,7 @@ class MiladySettings(BaseModel):
                 yield client
                 return
             with keyed_call(RUN_KEYS, str(run_key)) as choice:
-                yield cast(Any, client).with_options(api_key=choice.api_key)  # same pool, another key
+                yield client_for(choice, cast(Any, client))  # same pool, another key
         except MiladyError as err:
             raise to_tool_exception(err) from err
 

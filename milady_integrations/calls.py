@@ -9,12 +9,12 @@ import base64
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ._config import RECOVER_FOR, ClientOptions
 from .access import KeyChoice, KeyPolicy, fit_key_hint
 from .catalogue import ASPECT_RATIO_DESCRIPTIONS, DEFAULT_MODEL, MODEL_INFO
-from .client import AsyncMiladyClient, MiladyClient
+from .client import AsyncMiladyClient, ClientT, MiladyClient
 from .config_file import resolve_endpoint
 from .errors import MiladyError
 from .images import fit_image
@@ -81,9 +81,6 @@ def keyed_call(
     finally:
         if choice is not None:  # idempotent: a settled hold stays as it was settled
             choice.reservation.settle(choice.reservation.images)
-
-
-ClientT = TypeVar("ClientT", MiladyClient, AsyncMiladyClient)
 
 
 def client_for(choice: KeyChoice, client: ClientT, local: ClientT | None = None) -> ClientT:

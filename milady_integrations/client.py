@@ -557,3 +557,7 @@ class AsyncMiladyClient(_ClientBase[httpx.AsyncClient]):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+#: Either client, for code written once for both.
+ClientT = TypeVar("ClientT", MiladyClient, AsyncMiladyClient)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from .client import AsyncMiladyClient, MiladyClient
+from .client import AsyncMiladyClient, ClientT, MiladyClient
 
 __all__ = ["ClientPair"]
-
-ClientT = TypeVar("ClientT", MiladyClient, AsyncMiladyClient)
 
 
 class ClientPair:
