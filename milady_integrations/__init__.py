@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from . import errors, schema
 from ._version import __version__
 from .errors import *  # noqa: F403
+from .images import to_source_data_url  # loaded with the schema already
 from .schema import *  # noqa: F403
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from ._config import DEFAULT_MAX_RETRIES as DEFAULT_MAX_RETRIES
     from .client import AsyncMiladyClient as AsyncMiladyClient
     from .client import MiladyClient as MiladyClient
-    from .images import to_source_data_url as to_source_data_url
 
 # The clients pull in httpx; loaded on first use, so that code needing only the schema
 # (a ComfyUI node listing its inputs, a tool building its argument schema) stays light.
@@ -32,7 +32,6 @@ _LAZY = {
     "DEFAULT_MAX_RETRIES": "._config",
     "AsyncMiladyClient": ".client",
     "MiladyClient": ".client",
-    "to_source_data_url": ".images",
 }
 
 
@@ -44,4 +43,4 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["__version__", *schema.__all__, *errors.__all__, *_LAZY]
+__all__ = ["__version__", "to_source_data_url", *schema.__all__, *errors.__all__, *_LAZY]
