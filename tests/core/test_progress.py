@@ -47,7 +47,15 @@ async def test_a_real_generation_is_shown_waiting_then_its_cost_estimate(client:
 
 async def test_the_estimate_joins_the_line_once_the_price_is_known(client: AsyncMiladyClient) -> None:
     ticks: list[Tick] = []
-    await wait_with_progress(asyncio.sleep(1.5), images=3, model=MODEL, show=ticks.append, client=client)
+    priced_shown = asyncio.Event()
+
+    def show(tick: Tick) -> None:
+        ticks.append(tick)
+        if " · estimated " in tick.text:
+            priced_shown.set()
+
+    # The wait ends when the estimate has shown, however long the price look-up takes on a busy machine.
+    await wait_with_progress(priced_shown.wait(), images=3, model=MODEL, show=show, client=client)
     priced = [t.text for t in ticks if " · estimated " in t.text]
     assert priced and priced[0].startswith(f"Generating 3 images with {MODEL}: ")
     assert priced[0].endswith(" credits")
