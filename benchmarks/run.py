@@ -1,6 +1,6 @@
 """Run every benchmark and write the results table: ``python benchmarks/run.py [--quick]``.
 
-Ratios are measured in the same run against local servers on loopback. The full run
+Ratios are measured in the same run against servers on loopback. The full run
 writes ``benchmarks/README.md`` (medians of several runs, with the machine described);
 ``--quick`` runs fewer rounds and only prints, unless ``--output`` names a file.
 """
@@ -63,7 +63,7 @@ NOTES = """\
   the machine is busy). Fixed: the batch comes from numpy, WebP is handed to torchvision
   without a Pillow header (libwebp tells both decoders alike about alpha), helper threads
   are kept between runs and the calling thread decodes too (on a busy machine it does the
-  work alone rather than wait). Now 0.68-1.00x (median 0.72x of 5 runs), peak 0.91x output.
+  work alone rather than wait): 0.68-1.00x over 5 runs when fixed; this run's figure is in the table.
 - **Client overhead** is measured against a plain standard-library server (section 1), whose
   cheap answers expose the client's own cost; the local server's heavier answers hid it.
   Profiled over 4,000 `generate_image` calls (cProfile, once against that server and once with
@@ -119,7 +119,7 @@ def render(results: dict[str, Any], quick: bool) -> str:
         "# Benchmarks",
         "",
         "Written by `python benchmarks/run.py` (do not edit by hand). Medians of several runs;",
-        "every ratio is measured in the same run, against local servers on loopback.",
+        "every ratio is measured in the same run, against servers on loopback.",
         f"{'Quick run (fewer rounds). ' if quick else ''}Generated {time.strftime('%Y-%m-%d %H:%M')}.",
         "",
         "Machine: " + f"{m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['platform']}.",
