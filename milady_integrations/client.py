@@ -202,12 +202,16 @@ class _ClientBase(Generic[HttpT]):
 
     def _cached(self, key: str) -> Any:
         """The remembered value, or ``_MISS`` (a remembered None, "the service has no price", is an answer)."""
-        entry = self._pool_owner._cache.get(key)
+        entry = self._pool_owner._cache.get(self._service_key(key))
         return entry[1] if entry is not None and time.monotonic() - entry[0] < CACHE_SECONDS else _MISS
 
     def _remember(self, key: str, value: CachedT) -> CachedT:
-        self._pool_owner._cache[key] = (time.monotonic(), value)
+        self._pool_owner._cache[self._service_key(key)] = (time.monotonic(), value)
         return value
+
+    def _service_key(self, key: str) -> str:
+        # Copies made by with_options share the cache: another base_url is another service's prices and status.
+        return f"{self._config.base_url} {key}"
 
     @property
     def _asks_models(self) -> bool:

@@ -159,3 +159,15 @@ async def test_the_other_variant_reports_what_it_billed(twin: Any, server: Local
     server.faults.update(response_shape="success")
     result = await twin.generate_image("a fox", num_images=2)
     assert result.cost is not None and abs(result.cost - 0.04) < 1e-9  # cost.totalCost, an object there
+
+
+async def test_a_copy_pointed_at_another_service_asks_that_service_for_its_prices(
+    kind_sync_async: str, make_twin: Any
+) -> None:
+    model = "google/gemini-2.5-flash-image"
+    with LocalServer(ServerConfig(prices={**DEFAULT_PRICES, model: 0.5})) as dear, LocalServer() as usual:
+        twin = make_twin(kind_sync_async, api_key=usual.api_key, base_url=usual.base_url)
+        cheap = await twin.estimated_price(model)
+        other = twin.with_options(api_key=dear.api_key, base_url=dear.base_url)
+        assert await other.estimated_price(model) == pytest.approx(0.5 * 1.2) != cheap
+        assert dear.stats.requests.get("models", 0) == 1
