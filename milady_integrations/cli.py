@@ -163,9 +163,12 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending
                 if line not in request.notes:  # those were said before sending
                     print(f"note: {line}", file=err)
             stem = f"{_slug(args.prompt)}-{time.strftime('%Y%m%d-%H%M%S')}"
-            for index, data in enumerate(await client.read_images(result), start=1):
-                print(write_image(folder / f"{stem}-{index}", data), file=out, flush=True)
+            # Every paid image is on disk before a path is printed: a reader that stops early (| head) loses none.
+            datas = await client.read_images(result)
+            paths = [write_image(folder / f"{stem}-{index}", data) for index, data in enumerate(datas, start=1)]
             spending.saved = True
+            for path in paths:
+                print(path, file=out, flush=True)
             if result.text:
                 print(f"service text: {result.text}", file=err)
     return 0
@@ -444,6 +447,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         other = "interrupted: a request that was already sent may still be billed"
         print(f"\n{spending.interrupted() if args.command == 'generate' else other}", file=err)
         return 130
+    except BrokenPipeError:
+        # The reader stopped early (`milady models | head`): end quietly, as Unix tools do.
+        if out is sys.stdout:
+            with contextlib.suppress(OSError):  # nor a second complaint when Python flushes stdout at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:  # never a traceback: one line, exit 1
         print(f"error: {type(error).__name__}: {error}", file=err)
         return 1

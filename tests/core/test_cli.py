@@ -32,6 +32,26 @@ def test_generate_without_a_key_uses_the_local_server_and_says_so(tmp_path: Path
     assert len(waiting) == 1 and waiting[0].startswith("Generating 2 images with google/gemini-2.5-flash-image: 0 s")
 
 
+class _ClosedAfter(io.StringIO):
+    """Standard output whose reader stops after ``lines`` lines, as ``| head -n 1`` does."""
+
+    def __init__(self, lines: int) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def write(self, text: str) -> int:
+        if self.getvalue().count("\n") >= self.lines:
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_a_reader_that_stops_early_loses_no_image_and_sees_no_error(tmp_path: Path) -> None:
+    out, err = _ClosedAfter(lines=1), io.StringIO()
+    code = main(["generate", "a red fox", "-n", "3", "-o", str(tmp_path)], out=out, err=err)
+    assert code == 141 and "error" not in err.getvalue()
+    assert len(list(tmp_path.glob("*.webp"))) == 3  # all paid images kept, though one path was read
+
+
 def test_image_to_image_from_a_file(tmp_path: Path) -> None:
     source = tmp_path / "source.png"
     Image.new("RGB", (32, 32), (10, 200, 10)).save(source)
