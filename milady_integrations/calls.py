@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from .config_file import resolve_endpoint
 from .errors import MiladyError
 from .images import fit_image
 from .request import FIELDS, GenerateImageRequest
-from .results import GalleryPage, GeneratedImage, ImageGenerationResult, PriceRange
+from .results import GalleryPage, GeneratedImage, ImageGenerationResult, ModelStatus, PriceRange
 from .wording import NOT_RESENT, agent_summary, model_choices_text, plural, source_kinds
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "image_parts",
     "inline_images",
     "keyed_call",
+    "model_about",
     "models_now",
     "models_reply",
     "read_what_came",
@@ -169,8 +170,7 @@ async def models_reply(client: AsyncMiladyClient) -> tuple[str, dict[str, Any]]:
     """Every known model, one line each with what it is for and whether it serves now, and the price range."""
     models, prices = await models_now(client)
     lines = [
-        f"{m['id']}: {m['provider']}, {str(m['speed']).lower()}, {m['best_for']}"
-        + ("" if m["available"] is not False else f" (unavailable now: {m['reason']})")
+        f"{m['id']}: {model_about(m)}" + ("" if m["available"] is not False else f" (unavailable now: {m['reason']})")
         for m in models
     ]
     if prices is not None:
@@ -230,16 +230,23 @@ async def inline_images(
     return inlined, unread
 
 
+def model_about(model: Mapping[str, Any]) -> str:
+    """What one of ``models_now``'s models is: its provider, speed and what it is best for."""
+    return f"{model['provider']}, {str(model['speed']).lower()}, {model['best_for']}"
+
+
 async def models_now(client: AsyncMiladyClient) -> tuple[list[dict[str, Any]], PriceRange | None]:
     """Every known model, what it is for and whether the service serves it now; and the price range.
 
-    Live status and prices are advice: when the service does not say, the known list stands.
+    Live status and prices are advice, each on its own: when the service does not say one, the
+    other still shows, and the known list stands (``available`` None: the service did not say).
     """
-    try:
+    statuses: dict[str, ModelStatus] = {}
+    prices: PriceRange | None = None
+    with suppress(MiladyError):
         statuses = await client.model_status(*MODEL_INFO)
+    with suppress(MiladyError):
         prices = await client.price_range()
-    except MiladyError:
-        statuses, prices = {}, None
     models = [
         {
             "id": model,

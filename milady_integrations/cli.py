@@ -20,7 +20,8 @@ from typing import TextIO
 from . import errors as e
 from ._config import RECOVER_FOR
 from ._version import __version__
-from .catalogue import MODEL_INFO, MODELS
+from .calls import model_about, models_now
+from .catalogue import MODELS
 from .client import AsyncMiladyClient
 from .config_file import CONFIG_FILE_NAME, resolve_endpoint
 from .errors import InvalidRequestError, MiladyError
@@ -273,16 +274,17 @@ async def _models(args: argparse.Namespace, out: TextIO) -> int:
     """``milady models``: the known models, what each is for, and what the service says of them now."""
     with service_or_local(base_url=args.base_url) as endpoint:
         async with AsyncMiladyClient(endpoint.api_key, base_url=endpoint.base_url) as client:
-            statuses = await client.model_status(*MODELS)
-            prices = await client.price_range()
-            estimates = {m: await client.estimated_price(m) if client.has_api_key else None for m in MODELS}
-    for model, info in MODEL_INFO.items():
-        status = statuses.get(model)
-        state = (
-            "available" if status is None or status.available else f"unavailable: {status.reason or 'no reason given'}"
-        )
-        price = f"~{estimates[model]:g} credits/image (estimate)" if estimates[model] is not None else ""
-        print(f"{model}  {info.provider}, {info.speed.lower()}, {info.best_for}  [{state}]  {price}".rstrip(), file=out)
+            models, prices = await models_now(client)
+            estimates = dict.fromkeys(MODELS if client.has_api_key else ())
+            for model_id in estimates:
+                with contextlib.suppress(MiladyError):  # advice, as the status: the list stands without it
+                    estimates[model_id] = await client.estimated_price(model_id)
+    for model in models:
+        available, reason = model["available"], model["reason"] or "no reason given"
+        state = "status unknown" if available is None else "available" if available else f"unavailable: {reason}"
+        estimate = estimates.get(model["id"])
+        price = f"~{estimate:g} credits/image (estimate)" if estimate is not None else ""
+        print(f"{model['id']}  {model_about(model)}  [{state}]  {price}".rstrip(), file=out)
     if prices is not None:
         print(f"one image costs {prices.min:g} to {prices.max:g} credits, by model", file=out)
     if endpoint.local:

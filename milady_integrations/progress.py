@@ -65,20 +65,24 @@ def _credits(amount: float) -> str:
     return f"{round(amount, 4):g} credits"
 
 
-async def estimated_cost(client: AsyncMiladyClient, model: str, images: int) -> str | None:
-    """ "estimated 0.096 credits" (the model's price) or "estimated 0.02-0.1 credits" (the service's range).
-
-    None when the service says nothing or is slow to say it: an estimate never holds up a run.
-    """
+async def _price_advice(ask: Awaitable[T]) -> T | None:
+    """What the service says of a price, or None when it fails or is slow: an estimate never holds up a run."""
     try:
-        price = await asyncio.wait_for(client.estimated_price(model), PRICE_TIMEOUT)
-        if price is not None:
-            return f"estimated {_credits(price * images)}"
-        span = await asyncio.wait_for(client.price_range(), PRICE_TIMEOUT)
-        if span is not None:
-            return f"estimated {round(span.min * images, 4):g}-{_credits(span.max * images)}"
-    except Exception as exc:  # best effort: whatever goes wrong, the run goes on without an estimate
+        return await asyncio.wait_for(ask, PRICE_TIMEOUT)
+    except Exception as exc:  # best effort: whatever goes wrong, the run goes on without this estimate
         logger.debug("no price estimate: %s", exc)
+        return None
+
+
+async def estimated_cost(client: AsyncMiladyClient, model: str, images: int) -> str | None:
+    """ "estimated 0.096 credits" (the model's price) or, when the service does not give it, "estimated
+    0.02-0.1 credits" (the service's range). None when the service says neither, or is slow to say it."""
+    price = await _price_advice(client.estimated_price(model))
+    if price is not None:
+        return f"estimated {_credits(price * images)}"
+    span = await _price_advice(client.price_range())
+    if span is not None:
+        return f"estimated {round(span.min * images, 4):g}-{_credits(span.max * images)}"
     return None
 
 

@@ -10,7 +10,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import Any
+from http.client import responses
+from typing import Any, get_args
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -19,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 from ..catalogue import DEFAULT_MODEL
 from . import _bodies, _uvicorn
 from ._bodies import GenerateCall, Refused, dumps, parse_json, validate_generate
-from ._faults import FaultError, Faults, ForcedStatus
+from ._faults import AccountRoute, FaultError, Faults, ForcedStatus
 from ._openapi import openapi_document
 from ._pictures import IMAGE_SIZES, decode_source, draw_picture, encode_png, encode_webp
 from ._state import MARKUP, ServerConfig, State, iso
@@ -65,9 +66,13 @@ class LocalApp:
         routes = [r for r in (_ROUTES.get(path), *(r for p, r in _PREFIXES.items() if path.startswith(p))) if r]
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
         handler = next((r[method] for r in routes if method in r), None)
+        request = Request(scope, receive)
         try:
-            response = await handler(self, Request(scope, receive)) if handler else Response(
-                b"Method Not Allowed" if routes else b"Not Found", 405 if routes else 404, media_type="text/plain")
+            if handler is None:
+                response = Response(b"Method Not Allowed" if routes else b"Not Found", 405 if routes else 404,
+                                    media_type="text/plain")
+            else:
+                response = self._down(request, endpoint) or await handler(self, request)
         except _Answer as answer:
             response = answer.response
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
@@ -80,6 +85,20 @@ class LocalApp:
         if key is None or key in self.config.inactive_keys:
             raise _Answer(_json(401, _bodies.KEY_INVALID) if key is None else _json(403, _bodies.KEY_INACTIVE))
         return key
+
+    def _down(self, request: Request, endpoint: str) -> Response | None:
+        """The answer of an account route that the ``down`` fault takes down, or None: the route answers
+        as usual. A 429 is the rate limiter's; other statuses say only their name, not generate's words."""
+        if endpoint not in get_args(AccountRoute):
+            return None
+        try:
+            faults = self.config.faults.with_headers(request.headers)
+        except FaultError as exc:
+            return _json(400, {"error": f"Bad fault setting: {exc}"})
+        if faults.down != endpoint:
+            return None
+        status = faults.down_status
+        return self._forced(ForcedStatus(status=status, message=responses.get(status, "Error")), b"", False)
 
     async def _pause(self, seconds: float, request: Request | None = None) -> None:
         """Sleep, ending early when the server stops or (if given) the client goes away."""

@@ -1,8 +1,8 @@
 """Faults injected on purpose: ONE declaration per fault (its type, bounds and, last in ``Annotated``,
 its header ``X-Milady-Fault-<name>``), checked by pydantic alike from Python, JSON and headers.
 
-``Faults`` is live: the server reads it on every generate request, from any thread. Headers
-override it for one request; a header value ``none`` switches a fault off.
+``Faults`` is live: the server reads it on every generate request (``down``: on every account
+request), from any thread. Headers override it for one request; ``none`` switches a fault off.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ DropFault = Literal["before-response", "mid-body"]
 ImageUrlFault = Literal["404", "hang", "not-image", "truncated", "oversize", "oversize-chunked"]
 StatusBody = Literal["json", "html", "empty"]
 ResponseShape = Literal["standard", "success"]
+#: The account's routes besides generate (named as ``ServerStats.requests`` counts them).
+AccountRoute = Literal["balance", "gallery", "models", "pricing"]
 _TRUE = ("fail", "wrong")  # header words for "on" beside pydantic's own (true, 1, yes, on)
 
 
@@ -103,6 +105,8 @@ class Faults(_Setting):
     image_url: Annotated[ImageUrlFault | None, "Image-Url"] = None  # the image URLs misbehave
     response_shape: Annotated[ResponseShape | None, "Response-Shape"] = None  # None: the config's
     text: Annotated[str | None, "Text"] = None  # the model's text per image; None: the config's
+    down: Annotated[AccountRoute | None, "Down"] = None  # this route answers ``down_status`` instead
+    down_status: Annotated[int, Field(ge=400, le=599), "Down-Status"] = 503
     _forced: deque[ForcedStatus] = PrivateAttr(default_factory=deque)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -154,13 +158,18 @@ class Faults(_Setting):
         self.update(**settings)
         self._queue(queued)
 
+    def with_headers(self, headers: Mapping[str, str]) -> Faults:
+        """This request's faults: its headers over the settings."""
+        own = Faults.from_headers(headers)
+        with self._lock:
+            return self.model_copy(update=own)
+
     def for_request(self, headers: Mapping[str, str]) -> tuple[Faults, ForcedStatus | None]:
-        """This request's faults (headers over settings) and its forced answer, if any."""
-        own, forced = Faults.from_headers(headers), None
+        """A generate request's faults (headers over settings) and its forced answer, if any."""
+        resolved, forced = self.with_headers(headers), None
         if ForcedStatus.header("status") in headers:
             forced = ForcedStatus(**ForcedStatus.from_headers(headers))
         with self._lock:
-            resolved = self.model_copy(update=own)
             if forced is None and self._forced:
                 forced = self._forced.popleft()
         return resolved, forced

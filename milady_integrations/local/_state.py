@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from collections import Counter, OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -41,6 +41,7 @@ class ServerConfig:
     initial_credits: float = 100.0  #: what a key starts with
     rate_limit: int = 60  #: requests per ``rate_window`` seconds per caller, refused ones included
     rate_window: float = 60.0
+    rate_clock: Callable[[], float] = time.time  #: the rate limiter's clock: a test moves it instead of waiting
     #: "in-memory": a fixed window; "redis": a sliding window, Retry-After always 60.
     rate_policy: Literal["in-memory", "redis"] = "in-memory"
     #: "standard", or "success": the other deployed variant (unknown models and body checks
@@ -161,7 +162,8 @@ class State:
         Callers are keyed as the service keys them: X-API-Key, an ``eliza_`` Bearer, else "public"."""
         auth = headers.get("authorization", "")
         who = headers.get("x-api-key") or (auth[7:] if auth.startswith("Bearer eliza_") else "") or "public"
-        cfg, now = self.config, time.time()
+        cfg = self.config
+        now = cfg.rate_clock()
         with self.lock:
             hits = self.windows.setdefault(who, deque())
             if cfg.rate_policy == "redis":  # sliding: every attempt in the last window counts

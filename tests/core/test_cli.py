@@ -151,6 +151,20 @@ def test_milady_models_lists_status_and_prices_from_the_service(server: LocalSer
     assert lines[-1] == "one image costs 0.02 to 0.08 credits, by model"
 
 
+def test_milady_models_shows_what_the_service_said_when_one_of_its_routes_is_down(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.faults.update(down="pricing", down_status=500)
+    code, out, _ = run(["models", "--base-url", server.base_url])
+    assert code == 0 and "unavailable: bfl provider is currently unavailable" in out and "costs" not in out
+    monkeypatch.setenv("MILADY_API_KEY", server.api_key)  # with a key, each model's price is asked too
+    server.faults.update(down="models", down_status=500)
+    code, out, _ = run(["models", "--base-url", server.base_url])
+    lines = out.splitlines()
+    assert code == 0 and lines[-1] == "one image costs 0.02 to 0.08 credits, by model"
+    assert all(line.endswith("[status unknown]") for line in lines[:-1])  # nor a price: that route is down too
+
+
 def test_milady_models_offline_says_the_local_server_answered() -> None:
     code, out, _ = run(["models"])
     assert code == 0 and "~0.08 credits/image (estimate)" in out and "local server answered" in out

@@ -9,7 +9,15 @@ import pytest
 
 from milady_integrations import AsyncMiladyClient
 from milady_integrations.local import LocalServer
-from milady_integrations.progress import ON_TIME, RECENT, WAIT_CEILING, Tick, wait_fraction, wait_with_progress
+from milady_integrations.progress import (
+    ON_TIME,
+    RECENT,
+    WAIT_CEILING,
+    Tick,
+    estimated_cost,
+    wait_fraction,
+    wait_with_progress,
+)
 from milady_integrations.wording import waiting_line
 
 MODEL = "google/gemini-2.5-flash-image"
@@ -59,6 +67,16 @@ async def test_the_estimate_joins_the_line_once_the_price_is_known(client: Async
     priced = [t.text for t in ticks if " · estimated " in t.text]
     assert priced and priced[0].startswith(f"Generating 3 images with {MODEL}: ")
     assert priced[0].endswith(" credits")
+
+
+async def test_the_cost_falls_back_to_the_price_range_when_the_model_s_price_cannot_be_read(
+    server: LocalServer,
+) -> None:
+    async with AsyncMiladyClient(server.api_key, base_url=server.base_url, max_retries=0) as client:
+        server.faults.update(down="models", down_status=503)
+        assert await estimated_cost(client, MODEL, 2) == "estimated 0.04-0.16 credits"
+        server.faults.update(down=None)
+        assert await estimated_cost(client, MODEL, 2) == "estimated 0.04 credits"  # its own price again
 
 
 async def test_recent_runs_of_the_model_give_the_time_left_and_the_bar_its_pace() -> None:

@@ -114,9 +114,10 @@ def test_stop_cancels_a_running_generation(launch_app: Callable[..., Any], tmp_p
         client = launch_app(demo).client(tmp_path)
         server.faults.update(latency=60)
         slow = client.submit("a slow fox", api_name="/generate")
+        # Logged once past its checks, so it has read its 60 s latency: clearing the faults cannot reach it.
         reached = threading.Event()
         while not reached.wait(0.02):
-            if server.stats.generate_requests:
+            if server.requests:
                 reached.set()
         slow.cancel()
         server.faults.clear()

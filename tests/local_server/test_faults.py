@@ -233,3 +233,37 @@ def test_a_bad_value_is_refused_the_same_way_everywhere(srv: LocalServer, http: 
         srv.faults.update(**{name: bad})
     answer = http.post("/_local/faults", json={name: bad})
     assert answer.status_code == 400 and name in answer.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("route", "path", "status", "body"),
+    [
+        ("gallery", "/api/v1/gallery", 503, {"error": "Service Unavailable"}),
+        ("pricing", "/api/v1/pricing/summary", 500, {"error": "Internal Server Error"}),
+        ("balance", "/api/v1/credits/balance", 429, None),
+    ],
+)
+def test_down_takes_one_account_route_down_and_no_other(
+    srv: LocalServer, http: httpx.Client, generate: Any, key: str, route: str, path: str, status: int, body: Any
+) -> None:
+    srv.faults.update(down=route, down_status=status)
+    down = http.get(path, headers={"X-API-Key": key})
+    assert down.status_code == status
+    if body is None:  # a 429 is the rate limiter's, with its wait
+        assert down.json()["code"] == "rate_limit_exceeded" and down.headers["Retry-After"] == "30"
+    else:
+        assert down.json() == body  # not generate's "No images were generated"
+    assert generate({"prompt": "a"}).status_code == 200
+    assert http.post("/api/v1/models/status", json={"modelIds": ["google/gemini-2.5-flash-image"]}).status_code == 200
+    srv.faults.update(down=None)
+    assert http.get(path, headers={"X-API-Key": key}).status_code == 200
+
+
+def test_down_by_header_and_json_and_a_bad_route_named(srv: LocalServer, http: httpx.Client) -> None:
+    by_header = http.get("/api/v1/pricing/summary", headers={"X-Milady-Fault-Down": "pricing"})
+    assert by_header.status_code == 503 and http.get("/api/v1/pricing/summary").status_code == 200
+    http.post("/_local/faults", json={"down": "models", "down_status": 502}).raise_for_status()
+    assert http.post("/api/v1/models/status", json={"modelIds": ["x"]}).status_code == 502
+    assert http.get("/api/v1/models").status_code == 502
+    refused = http.get("/api/v1/pricing/summary", headers={"X-Milady-Fault-Down": "generate"})
+    assert refused.status_code == 400 and "down" in refused.json()["error"] and "'pricing'" in refused.json()["error"]
