@@ -63,11 +63,11 @@ def _account() -> tuple[list[str], dict[str, Any]]:
 
 def _generate_inputs() -> dict[str, dict[str, Any]]:
     from milady_integrations.request import FIELDS
-    from milady_integrations.wording import model_choices_text
+    from milady_integrations.wording import field_help
 
     required: dict[str, Any] = {}
     for name, spec in FIELDS.items():
-        tooltip = model_choices_text(spec.description) if name == "model" else spec.description
+        tooltip = field_help(name, spec.description)
         if name == "aspect_ratio":
             tooltip += f" {MATCH_SOURCE}: the nearest of these to the (first) source image's shape (needs one)."
         if spec.choices is not None:

@@ -8,8 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, create_model
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
-from milady_integrations.agent_args import agent_field, agent_type
-from milady_integrations.calls import agent_description
+from milady_integrations.agent_args import agent_description, agent_field, agent_type
 from milady_integrations.request import FIELDS, field_problems
 
 __all__ = ["CreditsBalanceInput", "GenerateImageInput", "GenerateImageInputAnyModel", "format_validation_error"]

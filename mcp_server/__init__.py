@@ -1,6 +1,6 @@
 """Milady Cloud image generation as an MCP server (``milady mcp``), on the official MCP SDK.
 
-Tools: ``generate_image``, ``credits_balance``, ``list_models``. Whose key pays is decided
+Tools: ``generate_image``, ``credits_balance``, ``list_models``, ``gallery``. Whose key pays is decided
 by the core's :class:`milady_integrations.access.KeyPolicy`.
 """
 

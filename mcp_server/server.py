@@ -99,12 +99,11 @@ def build_server(settings: Settings) -> MCPServer:
         return f"{text} {OFFLINE_MODE}" if settings.offline else text
 
     def key_call(ctx: Context, images: int = 0) -> Any:
-        remote = settings.remote
+        remote, headers = settings.remote, ctx.headers or {}
         address = getattr(getattr(ctx.request_context.request, "client", None), "host", None) if remote else None
-        caller_key = (ctx.headers or {}).get("x-api-key") if remote else None
-        return keyed_call(
-            settings.policy, caller_key, caller=caller_id(None, address) if remote else None, images=images
-        )
+        caller_key = headers.get("x-api-key") if remote else None
+        caller = caller_id(None, address, headers.get("x-forwarded-for")) if remote else None
+        return keyed_call(settings.policy, caller_key, caller=caller, images=images)
 
     server = MCPServer(
         "milady",

@@ -8,10 +8,18 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from .calls import agent_description
 from .request import FIELDS
+from .wording import field_help, source_kinds
 
-__all__ = ["agent_field", "agent_type"]
+__all__ = ["agent_description", "agent_field", "agent_type"]
+
+
+def agent_description(name: str, *, allow_paths: bool = False) -> str:
+    """A request field's description for an agent: the model's names each choice, the source's says what it may be."""
+    if name == "source_image":
+        kinds = source_kinds(allow_paths)
+        return f"Optional image to transform (image-to-image): {kinds}. Leave it out to draw from the prompt alone."
+    return field_help(name, FIELDS[name].description)
 
 
 def agent_type(name: str) -> Any:

@@ -20,13 +20,12 @@ from .errors import MiladyError
 from .images import fit_image
 from .request import FIELDS, GenerateImageRequest
 from .results import GalleryPage, GeneratedImage, ImageGenerationResult, ModelStatus, PriceRange
-from .wording import NOT_RESENT, agent_summary, model_choices_text, plural, source_kinds
+from .wording import NOT_RESENT, agent_summary, model_state, plural
 
 __all__ = [
     "AGENT_OPTIONS",
     "FACE_OPTIONS",
     "account_client",
-    "agent_description",
     "agent_reply",
     "agent_request",
     "agent_request_sync",
@@ -49,15 +48,6 @@ __all__ = [
 FACE_OPTIONS: ClientOptions = {"recover_for": RECOVER_FOR}
 #: An agent's client also names an unavailable model in its result (an agent cannot see a warning).
 AGENT_OPTIONS: ClientOptions = {**FACE_OPTIONS, "check_models": True}
-
-
-def agent_description(name: str, *, allow_paths: bool = False) -> str:
-    """A request field's description for an agent: the model's names each choice, the source's says what it may be."""
-    if name == "source_image":
-        kinds = source_kinds(allow_paths)
-        return f"Optional image to transform (image-to-image): {kinds}. Leave it out to draw from the prompt alone."
-    description = FIELDS[name].description
-    return model_choices_text(description) if name == "model" else description
 
 
 @contextmanager
@@ -170,7 +160,8 @@ async def models_reply(client: AsyncMiladyClient) -> tuple[str, dict[str, Any]]:
     """Every known model, one line each with what it is for and whether it serves now, and the price range."""
     models, prices = await models_now(client)
     lines = [
-        f"{m['id']}: {model_about(m)}" + ("" if m["available"] is not False else f" (unavailable now: {m['reason']})")
+        f"{m['id']}: {model_about(m)}"
+        + ("" if m["available"] else f" ({model_state(m['available'], m['reason'], now=True)})")
         for m in models
     ]
     if prices is not None:

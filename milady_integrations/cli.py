@@ -20,7 +20,7 @@ from typing import TextIO
 from . import errors as e
 from ._config import RECOVER_FOR
 from ._version import __version__
-from .calls import model_about, models_now
+from .calls import FACE_OPTIONS, model_about, models_now, read_what_came, unread_note
 from .catalogue import MODELS
 from .client import AsyncMiladyClient
 from .config_file import CONFIG_FILE_NAME, resolve_endpoint
@@ -30,6 +30,7 @@ from .offline import service_or_local
 from .progress import Tick, wait_with_progress
 from .request import FIELDS, FieldProblem, check_request
 from .results import ImageGenerationResult
+from .wording import model_state
 
 #: One exit code per kind of failure, so scripts can react without parsing text (argparse uses 2 too).
 EXIT_CODES: dict[type[MiladyError], int] = {
@@ -142,8 +143,8 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending
     with service_or_local(api_key=api_key, base_url=base_url) as endpoint:
         if endpoint.banner:
             print(f"NOTE: {endpoint.banner}", file=err, flush=True)
-        # recover: a request that may have run is looked up in the gallery before failing (never paid twice).
-        async with AsyncMiladyClient(endpoint.api_key, base_url=endpoint.base_url, recover_for=RECOVER_FOR) as client:
+        # As every face: a request that may have run is looked up in the gallery before failing (never paid twice).
+        async with AsyncMiladyClient(endpoint.api_key, base_url=endpoint.base_url, **FACE_OPTIONS) as client:
             client.config.require_key()  # no key: said alone, before any request or waiting line
             unavailable = await client.model_note(request.model)
             if unavailable:
@@ -164,14 +165,20 @@ async def _generate(args: argparse.Namespace, out: TextIO, err: TextIO, spending
                 if line not in request.notes:  # those were said before sending
                     print(f"note: {line}", file=err)
             stem = f"{_slug(args.prompt)}-{time.strftime('%Y%m%d-%H%M%S')}"
-            # Every paid image is on disk before a path is printed: a reader that stops early (| head) loses none.
-            datas = await client.read_images(result)
+            # Every paid image that can be read is on disk before a path is printed: a reader that stops
+            # early (| head) loses none, and one unreadable image costs none of the others.
+            datas, unread = await read_what_came(client, result)
             paths = [write_image(folder / f"{stem}-{index}", data) for index, data in enumerate(datas, start=1)]
             spending.saved = True
             for path in paths:
                 print(path, file=out, flush=True)
             if result.text:
                 print(f"service text: {result.text}", file=err)
+            if unread:
+                print(f"error: {unread_note(unread, where='the image URLs below')}", file=err)
+                for url in result.urls:
+                    print(f"  {url}", file=err)
+                return exit_code_for(unread[0])
     return 0
 
 
@@ -274,17 +281,21 @@ async def _models(args: argparse.Namespace, out: TextIO) -> int:
     """``milady models``: the known models, what each is for, and what the service says of them now."""
     with service_or_local(base_url=args.base_url) as endpoint:
         async with AsyncMiladyClient(endpoint.api_key, base_url=endpoint.base_url) as client:
-            models, prices = await models_now(client)
-            estimates = dict.fromkeys(MODELS if client.has_api_key else ())
-            for model_id in estimates:
+
+            async def estimate(model_id: str) -> float | None:
                 with contextlib.suppress(MiladyError):  # advice, as the status: the list stands without it
-                    estimates[model_id] = await client.estimated_price(model_id)
+                    return await client.estimated_price(model_id)
+                return None
+
+            priced = MODELS if client.has_api_key else ()
+            estimating = asyncio.gather(*map(estimate, priced))  # each model's price, all at once
+            models, prices = await models_now(client)
+            estimates = dict(zip(priced, await estimating, strict=True))
     for model in models:
-        available, reason = model["available"], model["reason"] or "no reason given"
-        state = "status unknown" if available is None else "available" if available else f"unavailable: {reason}"
-        estimate = estimates.get(model["id"])
-        price = f"~{estimate:g} credits/image (estimate)" if estimate is not None else ""
-        print(f"{model['id']}  {model_about(model)}  [{state}]  {price}".rstrip(), file=out)
+        state = model_state(model["available"], model["reason"])
+        price = estimates.get(model["id"])
+        price_text = f"~{price:g} credits/image (estimate)" if price is not None else ""
+        print(f"{model['id']}  {model_about(model)}  [{state}]  {price_text}".rstrip(), file=out)
     if prices is not None:
         print(f"one image costs {prices.min:g} to {prices.max:g} credits, by model", file=out)
     if endpoint.local:

@@ -234,16 +234,15 @@ class _ClientBase(Generic[HttpT]):
             notes.append((yield from self._note_flow(request.model)))
         sent_at = now()
         try:
-            result = yield from generate_flow(self._config, request)
+            result = self._returned((yield from generate_flow(self._config, request)))
         except MiladyError as error:
             error.pending = Pending(request, sent_at)
-            found = yield from self._recover_for_flow(error)
+            found = yield from self._recover_for_flow(error)  # already handed out by the recovery
             if found is None:
                 raise
             logger.warning("%s", recovered_note(error, found.returned))
             found.notes.append(recovered_note(error, found.returned))
             result = found
-        result = self._returned(result)
         result.notes[:0] = [note for note in notes if note]
         return result
 

@@ -20,7 +20,7 @@ __all__ = ["WatchedRun"]
 class WatchedRun:
     """One run's clock and how far it got. ``gallery`` names what loads its images again (a node, a tool)."""
 
-    def __init__(self, gallery: str) -> None:
+    def __init__(self, gallery: str = "your gallery") -> None:
         self.gallery = gallery
         self.started = time.monotonic()
         self.sent = self.answered = False
@@ -33,16 +33,18 @@ class WatchedRun:
         images: int,
         model: str,
         show: Callable[[Tick], object],
-        interrupt: Callable[[], None],
         on_answer: Callable[[ImageGenerationResult], object],
+        interrupt: Callable[[], None] | None = None,
         on_read: Callable[[bytes], Awaitable[object]] | None = None,
     ) -> tuple[ImageGenerationResult, list[bytes], list[MiladyError]]:
         """The result, the bytes of every image that could be read, and why the others could not.
 
-        ``interrupt`` is asked before sending too (a cancel already asked for sends nothing),
-        then as ``wait_with_progress`` asks it. ``on_answer`` hears the result before any image is read.
+        ``interrupt`` (if any) is asked before sending too (a cancel already asked for sends nothing),
+        then as ``wait_with_progress`` asks it. ``on_answer`` hears the result before any image is read:
+        what was billed is known even when no image can be read.
         """
-        interrupt()
+        if interrupt is not None:
+            interrupt()
         self.sent = True  # from here the request may reach the service
         result = await wait_with_progress(
             send(), images=images, model=model, show=show, client=client, interrupt=interrupt
@@ -50,7 +52,8 @@ class WatchedRun:
         self.answered = True
         on_answer(result)
         # Paid for: the images that do arrive are kept, the others named.
-        datas, unread = await interruptible(read_what_came(client, result, on_read), interrupt)
+        reading = read_what_came(client, result, on_read)
+        datas, unread = await (reading if interrupt is None else interruptible(reading, interrupt))
         return result, datas, unread
 
     @property

@@ -144,6 +144,19 @@ def model_choices_text(description: str) -> str:
     return f"{description} Choices: {choices}."
 
 
+def model_state(available: bool | None, reason: str | None, *, now: bool = False) -> str:
+    """A model's live status: "available", "unavailable: <why>" ("unavailable now: ..."), or "status
+    unknown" when the service did not say."""
+    if available is None:
+        return "status unknown"
+    return "available" if available else f"unavailable{' now' * now}: {reason or 'no reason given'}"
+
+
+def field_help(name: str, description: str) -> str:
+    """A request field's description as every face shows it: the model's also names each choice and its use."""
+    return model_choices_text(description) if name == "model" else description
+
+
 def source_kinds(allow_paths: bool) -> str:
     """What an agent's ``source_image`` argument may be."""
     kinds = "an http(s) URL of an image (for example one returned earlier), or a data:image/...;base64 URL"

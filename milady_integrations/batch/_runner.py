@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from .._config import RECOVER_FOR
+from ..calls import FACE_OPTIONS, read_what_came
 from ..client import AsyncMiladyClient
 from ..errors import AuthenticationError, MiladyError, RateLimitError
 from ..images import write_image
@@ -161,7 +161,7 @@ async def run_batch(
     # Our own httpx client, so the gate sees X-RateLimit-Remaining on every answer.
     http = httpx.AsyncClient(event_hooks={"response": [gate.observe]})
     # A line that may have run is found in the gallery, not sent again; a 429 is the gate's alone.
-    options = {"recover_for": RECOVER_FOR, **dict(client_options or {}), "retry_rate_limits": False}
+    options = {**FACE_OPTIONS, **dict(client_options or {}), "retry_rate_limits": False}
     client = AsyncMiladyClient(api_key=api_key, base_url=base_url, http_client=http, **options)
     gate.max_wait = client.config.max_retry_wait
     done, manifest = _open_manifest(out)
@@ -184,8 +184,9 @@ async def run_batch(
             return LineOutcome(line, request.num_images, error=exc)
         if result is None:
             return None
-        try:
-            datas, error = await client.read_images(result), None
+        try:  # paid for: the images that can be read are kept even when others cannot
+            datas, unread = await read_what_came(client, result)
+            error = unread[0] if unread else None
         except MiladyError as exc:
             datas, error = [], exc
         # Atomic: an interruption leaves each whole file or none of it.

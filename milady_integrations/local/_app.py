@@ -8,7 +8,7 @@ import contextlib
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict
 from http.client import responses
 from typing import Any, get_args
@@ -28,6 +28,8 @@ from ._state import MARKUP, ServerConfig, State, iso
 _IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 _ENDPOINTS = {"generate-image": "generate", "credits": "balance", "gallery": "gallery", "models": "models",
               "pricing": "pricing", "images": "image", "openapi.json": "openapi", "_local": "local"}
+#: What the ``down`` fault may take down, named as ``_ENDPOINTS`` counts them (each is tested).
+_ACCOUNT_ROUTES = frozenset(get_args(AccountRoute))
 
 
 class _Answer(Exception):
@@ -39,6 +41,15 @@ class _Answer(Exception):
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Response:
     return Response(dumps(body), status, headers, "application/json")
+
+
+@contextlib.contextmanager
+def _fault_settings() -> Iterator[None]:
+    """A request's bad X-Milady-Fault-* header ends it with a 400 naming the setting."""
+    try:
+        yield
+    except FaultError as exc:
+        raise _Answer(_json(400, {"error": f"Bad fault setting: {exc}"})) from None
 
 
 async def _body(request: Request) -> Any:
@@ -89,12 +100,12 @@ class LocalApp:
     def _down(self, request: Request, endpoint: str) -> Response | None:
         """The answer of an account route that the ``down`` fault takes down, or None: the route answers
         as usual. A 429 is the rate limiter's; other statuses say only their name, not generate's words."""
-        if endpoint not in get_args(AccountRoute):
+        if endpoint not in _ACCOUNT_ROUTES:
             return None
-        try:
+        if self.config.faults.down is None and Faults.header("down") not in request.headers:
+            return None  # the usual case: no headers parsed, no lock taken
+        with _fault_settings():
             faults = self.config.faults.with_headers(request.headers)
-        except FaultError as exc:
-            return _json(400, {"error": f"Bad fault setting: {exc}"})
         if faults.down != endpoint:
             return None
         status = faults.down_status
@@ -111,10 +122,8 @@ class LocalApp:
     # ------------------------------------------------------------ generate
 
     async def _generate(self, request: Request) -> Response:
-        try:
+        with _fault_settings():
             faults, forced = self.config.faults.for_request(request.headers)
-        except FaultError as exc:
-            return _json(400, {"error": f"Bad fault setting: {exc}"})
         entry: dict[str, Any] = {}  # logged once the body passes the checks
         answer = await self._run(request, faults, forced, entry)
         await self._pause(faults.latency)  # after billing: a client that gave up can find the images
@@ -218,7 +227,7 @@ class LocalApp:
         cfg, headers = self.config, {}
         status = 401 if forced.status == 500 and "API key" in (forced.message or "") else forced.status
         if status == 429:
-            headers = self.local.limit_headers(0, time.time() + (forced.retry_after or cfg.rate_window))
+            headers = self.local.limit_headers(0, cfg.rate_clock() + (forced.retry_after or cfg.rate_window))
             if forced.retry_after is not None:
                 headers["Retry-After"] = str(forced.retry_after)
             payload = _bodies.rate_limited(cfg.rate_limit, cfg.rate_window, forced.retry_after)

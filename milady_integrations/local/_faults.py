@@ -92,8 +92,8 @@ class ForcedStatus(_Setting):
 
 
 class Faults(_Setting):
-    """Faults for every generate request until changed; all off by default.
-    ``force_status`` queues answers for the next N generate requests."""
+    """Faults for every generate request (``down``: for an account route) until changed; all off by
+    default. ``force_status`` queues answers for the next N generate requests."""
 
     latency: Annotated[float, Field(ge=0, le=600), "Latency"] = 0.0  # seconds, after billing, before answering
     failure_rate: Annotated[float, Field(ge=0, le=1), "Fail-Rate"] = 0.0  # chance each image fails

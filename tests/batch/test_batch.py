@@ -209,6 +209,17 @@ def test_a_partial_answer_is_done_and_says_so(server, write_jsonl, run_cli, tmp_
     assert "1 of them with fewer images than asked" in result.err
 
 
+def test_an_image_that_cannot_be_read_costs_none_of_the_others(write_jsonl, run_cli, tmp_path):
+    out = tmp_path / "out"
+    with LocalServer(ServerConfig(image_store_bytes=1)) as forgetful:  # keeps only its newest image
+        result = run_cli(forgetful, "batch", str(write_jsonl([{"prompt": "three please", "num_images": 3}])), "-o",
+                         str(out))
+    (record,) = manifest_records(out)
+    assert record["status"] == "failed" and record["returned"] == 3 and len(record["urls"]) == 3
+    assert len(image_files(out)) == 1 and record["files"] == [image_files(out)[0].name]
+    assert "1 image" in result.err  # written, of 3 billed
+
+
 def test_source_images_are_paths_relative_to_the_file(server, write_jsonl, run_cli, tmp_path):
     Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "red.png")
     out = tmp_path / "out"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from milady_integrations import ImageGenerationResult, RateLimitError
+from milady_integrations import AsyncMiladyClient, ImageGenerationResult
 from milady_integrations.batch import read_batch, run_batch
 from milady_integrations.batch._rate import RateGate
 from milady_integrations.local import LocalServer, ServerConfig
@@ -56,19 +56,25 @@ def test_a_429_asking_for_a_longer_wait_is_reported_and_starts_no_more_lines(ser
 
 
 
-async def test_a_retry_after_the_batch_accepts_is_waited_out_whole() -> None:
+async def test_a_retry_after_the_batch_accepts_is_waited_out_whole(server: LocalServer) -> None:
     # A batch that accepts waits of up to 5 minutes holds every line for the 120 s asked, not a shorter guess.
     gate = RateGate(4)
     gate.max_wait = 300.0
-
+    server.faults.force_status(429, retry_after=120)
     asked = asyncio.Event()
 
-    async def refused() -> ImageGenerationResult:
-        asked.set()
-        raise RateLimitError("Rate limited: retry in 120 s", retry_after=120)
+    async with AsyncMiladyClient(
+        server.api_key, base_url=server.base_url, retry_rate_limits=False, max_retries=0
+    ) as client:
 
-    task = asyncio.ensure_future(gate.send(refused))
-    await asked.wait()  # the gate handles the 429 before this task runs again
-    assert gate.rate_limited == 1 and gate.wait_left > 110
-    gate.closed = True  # the test needs the pause, not the resend
-    assert await task is None  # closed while waiting: given back unsent
+        async def send() -> ImageGenerationResult:
+            try:
+                return await client.generate_images("a fox", num_images=1)
+            finally:
+                asked.set()
+
+        task = asyncio.ensure_future(gate.send(send))
+        await asked.wait()  # the gate handles the 429 before this task runs again
+        assert gate.rate_limited == 1 and gate.wait_left > 110
+        gate.closed = True  # the test needs the pause, not the resend
+        assert await task is None  # closed while waiting: given back unsent

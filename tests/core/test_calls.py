@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from milady_integrations import AsyncMiladyClient
-from milady_integrations.calls import image_parts, models_now
+from milady_integrations.calls import image_parts, models_now, models_reply
 from milady_integrations.local import LocalServer
 from milady_integrations.results import GeneratedImage, ImageGenerationResult
 
@@ -30,3 +30,10 @@ async def test_the_model_list_keeps_what_the_service_said_when_its_other_route_i
     else:
         assert prices is not None and prices.max > prices.min > 0
         assert set(available.values()) == {None}  # not known, rather than "available"
+
+
+async def test_an_agent_reads_status_unknown_when_the_service_does_not_say(server: LocalServer) -> None:
+    server.faults.update(down="models", down_status=503)
+    async with AsyncMiladyClient(server.api_key, base_url=server.base_url, max_retries=0) as client:
+        text, _ = await models_reply(client)
+    assert all(line.endswith("(status unknown)") for line in text.splitlines()[:-1])

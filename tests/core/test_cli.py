@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from milady_integrations.cli import main
-from milady_integrations.local import IMAGE_SIZES, LocalServer
+from milady_integrations.local import IMAGE_SIZES, LocalServer, ServerConfig
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:
@@ -139,6 +139,18 @@ def test_milady_serve_answers_the_contract_and_prints_how_to_use_it() -> None:
         process.terminate()
         output, _ = process.communicate(timeout=30)
     assert f"MILADY_BASE_URL=http://127.0.0.1:{port}" in output and "not by a model" in output
+
+
+def test_one_image_that_cannot_be_read_costs_none_of_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with LocalServer(ServerConfig(image_store_bytes=1)) as forgetful:  # keeps only its newest image
+        monkeypatch.setenv("MILADY_API_KEY", forgetful.api_key)
+        code, out, err = run(["generate", "a fox", "-n", "3", "--base-url", forgetful.base_url, "-o", str(tmp_path)])
+    (saved,) = [Path(line) for line in out.splitlines()]
+    assert code == 8 and saved.exists() and list(tmp_path.iterdir()) == [saved]
+    assert "2 images could not be read (their URLs are in the image URLs below)" in err
+    assert len([line for line in err.splitlines() if line.startswith(f"  {forgetful.base_url}/images/")]) == 3
 
 
 def test_milady_models_lists_status_and_prices_from_the_service(server: LocalServer) -> None:

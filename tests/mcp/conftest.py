@@ -69,8 +69,10 @@ class HttpServer:
         self.process = process
 
     @asynccontextmanager
-    async def connect(self, key: str | None = None, mode: str = "auto") -> AsyncIterator[Client]:
-        headers = {"X-API-Key": key} if key else {}
+    async def connect(
+        self, key: str | None = None, mode: str = "auto", headers: dict[str, str] | None = None
+    ) -> AsyncIterator[Client]:
+        headers = {**({"X-API-Key": key} if key else {}), **(headers or {})}
         http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0))
         async with http, Client(streamable_http_client(self.url, http_client=http), mode=mode) as client:  # type: ignore[arg-type]
             yield client

@@ -160,6 +160,20 @@ async def test_http_caller_without_a_key_is_refused_unless_the_operator_lends_it
     assert OPERATOR_KEY not in received + logs.text()
 
 
+async def test_on_a_space_each_forwarded_caller_has_a_limit_of_its_own(
+    server: LocalServer, http_mcp: Callable[..., HttpServer], logs: Logs
+) -> None:
+    # Behind a Space's proxy every connection comes from the proxy: X-Forwarded-For tells callers apart.
+    lending = http_mcp({**service_env(server), "SPACE_ID": "someone/demo"}, "--serve-without-key",
+                       "--caller-images-per-hour", "1")
+    ask = {"prompt": "a fox", "num_images": 1}
+    async with lending.connect(None, headers={"X-Forwarded-For": "203.0.113.1, 10.0.0.1"}) as first:
+        assert not (await first.call_tool("generate_image", ask)).is_error
+        assert "for each caller" in (await first.call_tool("generate_image", ask)).content[0].text
+    async with lending.connect(None, headers={"X-Forwarded-For": "203.0.113.2, 10.0.0.1"}) as second:
+        assert not (await second.call_tool("generate_image", ask)).is_error
+
+
 async def test_a_bad_caller_key_reads_as_the_services_401_with_the_header_hint(
     http_mcp: Callable[..., HttpServer], logs: Logs
 ) -> None:
